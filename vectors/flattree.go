@@ -88,6 +88,8 @@ type DigestTest struct {
 	Digest Hex    `json:"digest"`
 }
 
+func init() { register("flattree.json", func() error { _, err := LoadFlatTree(); return err }) }
+
 // LoadFlatTree loads vectors/flattree.json.
 func LoadFlatTree() (*FlatTree, error) {
 	v := new(FlatTree)

@@ -230,6 +230,13 @@ func checkCommon(name string, raw []byte) error {
 	return nil
 }
 
+// loaders maps each vector file to its typed loader; each concept file
+// registers its own in an init function, and a test requires every embedded
+// file to have one that accepts it.
+var loaders = map[string]func() error{}
+
+func register(name string, load func() error) { loaders[name] = load }
+
 // Files lists the vector files (*.json at the top level).
 func Files() []string {
 	names, _ := fs.Glob(FS, "*.json")

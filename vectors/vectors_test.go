@@ -69,10 +69,6 @@ func TestLoadersCoverFiles(t *testing.T) {
 	}
 }
 
-var loaders = map[string]func() error{
-	"flattree.json": func() error { _, err := LoadFlatTree(); return err },
-}
-
 // TestCheckCommonRejects mutates a valid file in each way checkCommon must
 // catch.
 func TestCheckCommonRejects(t *testing.T) {

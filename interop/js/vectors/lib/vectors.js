@@ -17,7 +17,7 @@
 
 const fs = require('fs')
 const path = require('path')
-const crypto = require('crypto')
+const sodium = require('sodium-native')
 
 // version returns the installed version of an npm package, read from its
 // package.json so that the vector files name exactly what produced them.
@@ -42,10 +42,13 @@ function fromHex (s) {
   return Buffer.from(s, 'hex')
 }
 
-// seed derives a deterministic 32-byte value from a label (BLAKE2b-256 as
-// computed by Node's crypto, which is not the code under test).
+// seed derives a deterministic 32-byte value from a label:
+// BLAKE2b-256(label) (libsodium crypto_generichash). The writer key pair of
+// the vectors is keyPair(seed('hypercore-go v9 vectors: writer')).
 function seed (label) {
-  return crypto.createHash('blake2b512').update(label).digest().subarray(0, 32)
+  const out = Buffer.alloc(32)
+  sodium.crypto_generichash(out, Buffer.from(label))
+  return out
 }
 
 function writeFile (outDir, name, header, groups) {

@@ -10,7 +10,8 @@ import (
 	"github.com/flynn/noise"
 	"golang.org/x/crypto/blake2b"
 	"golang.org/x/crypto/curve25519"
-	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/hypercore-go/hypercore/message"
 )
 
 // maxHandshakeMessage is the largest Noise message (spec/session.md,
@@ -93,7 +94,7 @@ func handshake(w io.Writer, r *bufio.Reader, initiator bool, static KeyPair, ran
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrHandshake, err)
 	}
-	payload := encodeNoisePayload(res.localNonce[:])
+	payload := (&message.NoisePayload{Nonce: res.localNonce[:]}).AppendBody(nil)
 
 	var tx, rx *noise.CipherState
 	if initiator {
@@ -194,52 +195,21 @@ func unexpectedEOF(err error) error {
 	return err
 }
 
-// setRemoteNonce decodes the peer's NoisePayload. A payload without a
-// 24-byte nonce fails the handshake (JS: "Could not parse remote payload",
-// or an exception from the cipher for a nonce of another size).
+// setRemoteNonce decodes the peer's NoisePayload. A missing payload, one
+// that does not decode, or a nonce that is not 24 bytes fails the handshake
+// (JS: "Remote did not include a handshake payload", "Could not parse
+// remote payload", or an exception from the cipher for another size).
 func (res *handshakeResult) setRemoteNonce(payload []byte) error {
-	nonce, err := decodeNoisePayload(payload)
+	if len(payload) == 0 {
+		return fmt.Errorf("%w: remote did not include a handshake payload", ErrHandshake)
+	}
+	p, err := message.DecodeNoisePayload(payload)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: %w", ErrHandshake, err)
 	}
-	copy(res.remoteNonce[:], nonce)
+	if len(p.Nonce) != NonceSize {
+		return fmt.Errorf("%w: payload nonce of %d bytes, want %d", ErrHandshake, len(p.Nonce), NonceSize)
+	}
+	copy(res.remoteNonce[:], p.Nonce)
 	return nil
-}
-
-// encodeNoisePayload encodes NoisePayload{nonce}: 0a 18 ‖ nonce.
-func encodeNoisePayload(nonce []byte) []byte {
-	b := protowire.AppendTag(nil, 1, protowire.BytesType)
-	return protowire.AppendBytes(b, nonce)
-}
-
-// decodeNoisePayload returns the nonce of a NoisePayload.
-func decodeNoisePayload(b []byte) ([]byte, error) {
-	if len(b) == 0 {
-		return nil, fmt.Errorf("%w: remote did not include a handshake payload", ErrHandshake)
-	}
-	var nonce []byte
-	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return nil, fmt.Errorf("%w: bad payload", ErrHandshake)
-		}
-		b = b[n:]
-		if num == 1 && typ == protowire.BytesType {
-			v, m := protowire.ConsumeBytes(b)
-			if m < 0 {
-				return nil, fmt.Errorf("%w: bad payload", ErrHandshake)
-			}
-			nonce, b = v, b[m:]
-			continue
-		}
-		m := protowire.ConsumeFieldValue(num, typ, b)
-		if m < 0 {
-			return nil, fmt.Errorf("%w: bad payload", ErrHandshake)
-		}
-		b = b[m:]
-	}
-	if len(nonce) != NonceSize {
-		return nil, fmt.Errorf("%w: payload nonce of %d bytes, want %d", ErrHandshake, len(nonce), NonceSize)
-	}
-	return nonce, nil
 }

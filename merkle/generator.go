@@ -1,0 +1,54 @@
+package merkle
+
+import "github.com/hypercore-go/hypercore/flattree"
+
+// Generator builds the Merkle tree as blocks are appended, as
+// merkle-tree-stream's generator does: it keeps the current roots, and for
+// each new block emits the leaf and every parent that the leaf completes.
+type Generator struct {
+	roots  []Node
+	blocks uint64
+}
+
+// NewGenerator returns a generator that continues a tree whose roots are
+// roots (fullRoots of its length, left to right; none for an empty tree).
+func NewGenerator(roots []Node) *Generator {
+	g := &Generator{roots: append([]Node(nil), roots...)}
+	if n := len(roots); n > 0 {
+		g.blocks = flattree.RightSpan(roots[n-1].Index)/2 + 1
+	}
+	return g
+}
+
+// Next adds a block and returns the new nodes: its leaf, then each parent
+// it completes, bottom up.
+func (g *Generator) Next(data []byte) []Node {
+	return g.AppendNext(nil, data)
+}
+
+// AppendNext is Next appending the new nodes to dst.
+func (g *Generator) AppendNext(dst []Node, data []byte) []Node {
+	leaf := LeafNode(g.blocks, data)
+	g.blocks++
+	g.roots = append(g.roots, leaf)
+	dst = append(dst, leaf)
+	// While the last two roots are siblings, replace them by their parent.
+	for n := len(g.roots); n > 1; n = len(g.roots) {
+		left, right := g.roots[n-2], g.roots[n-1]
+		if flattree.Parent(left.Index) != flattree.Parent(right.Index) {
+			break
+		}
+		p := ParentNode(left, right)
+		g.roots = append(g.roots[:n-2], p)
+		dst = append(dst, p)
+	}
+	return dst
+}
+
+// Roots returns the current roots, left to right. The slice is the
+// generator's own; do not modify it.
+func (g *Generator) Roots() []Node { return g.roots }
+
+// Blocks returns the number of blocks added, including those under the
+// initial roots.
+func (g *Generator) Blocks() uint64 { return g.blocks }

@@ -1,13 +1,728 @@
 // Package session implements a Hypercore 9 replication session: the Noise
 // XX handshake, the XSalsa20 transport cipher, the capability that proves
-// knowledge of a feed key, and channels, specified in spec/session.md.
+// knowledge of a feed key, channels, and the keep-alive and receive
+// timeouts, specified in spec/session.md. It carries frames and channels and
+// knows nothing of feeds.
+//
+// A session runs over one connection. [New] performs the handshake; [Run]
+// reads and dispatches frames until the session ends. Feeds are replicated
+// over channels: [Session.Open] opens one for a feed key and delivers the
+// channel's messages to a [Handler]. Sending is safe from any goroutine;
+// frames are queued, encrypted in order and written by one writer
+// goroutine, so a handler that sends never blocks on the network.
 package session
 
-import "errors"
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hypercore-go/hypercore/merkle"
+	"github.com/hypercore-go/hypercore/message"
+)
 
 var (
 	// ErrHandshake is returned when the Noise handshake fails: a malformed
 	// or oversized handshake message, a failed decryption, a missing or
 	// malformed payload, or a connection that ends early.
 	ErrHandshake = errors.New("session: handshake failed")
+	// ErrBadCapability is returned when the remote peer opens a channel
+	// with a missing or wrong capability.
+	ErrBadCapability = errors.New("session: invalid remote channel capability")
+	// ErrTimeout is returned when nothing was received for the timeout, or
+	// the peer did not read what was sent for that long.
+	ErrTimeout = errors.New("session: timed out")
+	// ErrClosed is returned by operations on a closed session.
+	ErrClosed = errors.New("session: closed")
+	// ErrChannelClosed is returned when sending on a channel that is not
+	// open.
+	ErrChannelClosed = errors.New("session: channel closed")
+	// ErrAlreadyOpen is returned by Open for a feed whose channel is
+	// already open.
+	ErrAlreadyOpen = errors.New("session: channel already open")
+	// ErrTooManyChannels is returned when the peer opens more channels than
+	// Config.MaxChannels.
+	ErrTooManyChannels = errors.New("session: too many channels")
+	// ErrProtocol is returned when the peer sends a frame or message that
+	// does not decode; it wraps the message package's error.
+	ErrProtocol = errors.New("session: protocol error")
 )
+
+// Defaults (spec/session.md, "Keep-alive and timeouts").
+const (
+	DefaultTimeout     = 20 * time.Second
+	DefaultMaxChannels = 16384
+	// maxQueued is how many encrypted bytes may wait to be written before
+	// Send blocks until the writer catches up.
+	maxQueued = 32 << 20
+)
+
+// Config configures a session.
+type Config struct {
+	// Initiator says whether this side starts the handshake. Exactly one
+	// side of a connection must be the initiator.
+	Initiator bool
+	// KeyPair is this side's Noise static key pair; a new one is generated
+	// from Random when nil.
+	KeyPair *KeyPair
+	// Random supplies the key pair (when generated), then the 24-byte
+	// transport nonce, then the ephemeral key. crypto/rand when nil; a fixed
+	// reader replays a session exactly.
+	Random io.Reader
+	// Timeout ends the session when nothing was received for this long; a
+	// keep-alive is sent after Timeout/2 without sending. 0 means
+	// DefaultTimeout; a negative value disables both.
+	Timeout time.Duration
+	// Live keeps the session open when its last channel closes. A session
+	// that is not live ends its sending side once no channel is left.
+	Live bool
+	// MaxChannels bounds the channels of a session (opened by either side);
+	// 0 means DefaultMaxChannels.
+	MaxChannels int
+	// OnDiscoveryKey is called (from Run's goroutine) when the remote opens
+	// a channel for a feed this side has not opened. It may call Open.
+	OnDiscoveryKey func(s *Session, discoveryKey []byte)
+	// OnOptions and OnExtension receive session-level (channel 0) Options
+	// and Extension messages.
+	OnOptions   func(s *Session, m *message.Options)
+	OnExtension func(s *Session, m *message.Extension)
+}
+
+// Handler receives the events of one channel, from Run's goroutine.
+type Handler interface {
+	// Opened is called when both sides have opened the channel and the
+	// remote capability has been verified.
+	Opened(ch *Channel)
+	// Message is called for every message the remote sends on the channel
+	// after it is open (Open and Close excluded). Byte fields of m alias a
+	// buffer that is not reused.
+	Message(ch *Channel, m message.Message)
+	// Closed is called once when the channel closes: err is nil when either
+	// side closed it, and the session's error when the session ended.
+	Closed(ch *Channel, err error)
+}
+
+// Session is one replication connection.
+type Session struct {
+	cfg       Config
+	conn      io.ReadWriter
+	res       *handshakeResult
+	frames    *message.Reader
+	timeout   time.Duration
+	keepAlive time.Duration
+
+	lastRecv atomic.Int64 // unix nanoseconds
+	done     chan struct{}
+
+	mu        sync.Mutex
+	cond      *sync.Cond // signals queue changes
+	out       []byte     // encrypted bytes waiting for the writer
+	spare     []byte
+	enc       *xsalsa20
+	lastSend  time.Time
+	stuck     time.Time // when the queue went over maxQueued; zero if not
+	err       error     // why the session ended
+	closed    bool
+	finalized bool
+	byDK      map[string]*Channel
+	local     []*Channel // by local id; index 0 unused
+	remote    map[uint64]*Channel
+}
+
+// Channel is one feed replicated over a session.
+type Channel struct {
+	s            *Session
+	key          []byte
+	discoveryKey []byte
+	handler      Handler
+	localID      uint64 // 0 when not open locally
+	remoteID     uint64
+	remoteOpen   bool
+	remoteCap    []byte
+	opened       bool // Opened was delivered
+}
+
+// New runs the handshake over conn and returns the session, ready to
+// Open channels and Run. ctx bounds the handshake; when conn is a net.Conn
+// its deadline is used, otherwise a conn that is an io.Closer is closed
+// when ctx ends.
+func New(ctx context.Context, conn io.ReadWriter, cfg Config) (*Session, error) {
+	if cfg.Timeout == 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	if cfg.MaxChannels <= 0 {
+		cfg.MaxChannels = DefaultMaxChannels
+	}
+	kp := cfg.KeyPair
+	if kp == nil {
+		k, err := GenerateKeyPair(cfg.Random)
+		if err != nil {
+			return nil, err
+		}
+		kp = &k
+	}
+	if cfg.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, cfg.Timeout)
+		defer cancel()
+	}
+	stop := interruptOnDone(ctx, conn)
+	br := bufio.NewReaderSize(conn, 64<<10)
+	res, err := handshake(conn, br, cfg.Initiator, *kp, cfg.Random)
+	if !stop() {
+		// ctx ended during the handshake and the conn was interrupted
+		if err == nil {
+			err = ctx.Err()
+		}
+		return nil, fmt.Errorf("%w: %w", ErrHandshake, ctx.Err())
+	}
+	if err != nil {
+		return nil, err
+	}
+	s := &Session{
+		cfg:    cfg,
+		conn:   conn,
+		res:    res,
+		done:   make(chan struct{}),
+		enc:    newXSalsa20(&res.tx, &res.localNonce),
+		byDK:   map[string]*Channel{},
+		local:  []*Channel{nil},
+		remote: map[uint64]*Channel{},
+	}
+	s.cond = sync.NewCond(&s.mu)
+	s.timeout = cfg.Timeout
+	s.keepAlive = (cfg.Timeout + 1) / 2
+	s.frames = message.NewReader(&decryptReader{r: br, dec: newXSalsa20(&res.rx, &res.remoteNonce), s: s})
+	now := time.Now()
+	s.lastRecv.Store(now.UnixNano())
+	s.lastSend = now
+	go s.writer()
+	if cfg.Timeout > 0 {
+		go s.watchdog()
+	}
+	return s, nil
+}
+
+// interruptOnDone arranges for blocked I/O on conn to fail when ctx ends.
+// The returned stop function undoes it and reports whether ctx was still
+// live.
+func interruptOnDone(ctx context.Context, conn io.ReadWriter) (stop func() bool) {
+	if nc, ok := conn.(net.Conn); ok {
+		if d, ok := ctx.Deadline(); ok {
+			nc.SetDeadline(d)
+		}
+		stopWatch := context.AfterFunc(ctx, func() { nc.SetDeadline(time.Unix(1, 0)) })
+		return func() bool {
+			live := stopWatch()
+			nc.SetDeadline(time.Time{})
+			return live || ctx.Err() == nil
+		}
+	}
+	if c, ok := conn.(io.Closer); ok {
+		stopWatch := context.AfterFunc(ctx, func() { c.Close() })
+		return func() bool { return stopWatch() || ctx.Err() == nil }
+	}
+	return func() bool { return true }
+}
+
+// decryptReader decrypts the transport stream and records when bytes
+// arrive, for the receive timeout.
+type decryptReader struct {
+	r   io.Reader
+	dec *xsalsa20
+	s   *Session
+}
+
+func (d *decryptReader) Read(p []byte) (int, error) {
+	n, err := d.r.Read(p)
+	if n > 0 {
+		d.dec.XORKeyStream(p[:n], p[:n])
+		d.s.lastRecv.Store(time.Now().UnixNano())
+	}
+	return n, err
+}
+
+// RemotePublicKey returns the remote peer's Noise static public key.
+func (s *Session) RemotePublicKey() [32]byte { return s.res.remoteStatic }
+
+// HandshakeHash returns the Noise handshake hash (64 bytes).
+func (s *Session) HandshakeHash() []byte { return append([]byte(nil), s.res.hash...) }
+
+// Capability returns the capability this side sends for a feed key.
+func (s *Session) Capability(key []byte) [32]byte { return Capability(&s.res.tx, &s.res.rx, key) }
+
+// RemoteCapability returns the capability the remote must send for a key.
+func (s *Session) RemoteCapability(key []byte) [32]byte {
+	return RemoteCapability(&s.res.tx, &s.res.rx, key)
+}
+
+// Done is closed when the session has ended.
+func (s *Session) Done() <-chan struct{} { return s.done }
+
+// Err returns why the session ended, or nil while it runs or after a clean
+// end.
+func (s *Session) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+// Close ends the session: queued frames are dropped and the connection, if
+// it is an io.Closer, is closed. Run returns ErrClosed.
+func (s *Session) Close() error {
+	s.fail(ErrClosed)
+	return nil
+}
+
+// fail ends the session with err (the first error wins).
+func (s *Session) fail(err error) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.closed = true
+	s.err = err
+	s.cond.Broadcast()
+	s.mu.Unlock()
+	if c, ok := s.conn.(io.Closer); ok {
+		c.Close()
+	}
+}
+
+// send queues one plaintext frame: it is encrypted now, in send order, and
+// written by the writer goroutine.
+func (s *Session) send(frame []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for len(s.out) > maxQueued && !s.closed {
+		if s.stuck.IsZero() {
+			s.stuck = time.Now()
+		}
+		s.cond.Wait()
+	}
+	if s.closed {
+		return s.closedErr()
+	}
+	if s.finalized {
+		return ErrChannelClosed
+	}
+	start := len(s.out)
+	s.out = append(s.out, frame...)
+	s.enc.XORKeyStream(s.out[start:], s.out[start:])
+	s.lastSend = time.Now()
+	s.cond.Broadcast()
+	return nil
+}
+
+func (s *Session) closedErr() error {
+	if s.err != nil && s.err != ErrClosed {
+		return fmt.Errorf("%w: %w", ErrClosed, s.err)
+	}
+	return ErrClosed
+}
+
+// writer writes queued bytes to the connection, coalescing frames.
+func (s *Session) writer() {
+	for {
+		s.mu.Lock()
+		for len(s.out) == 0 && !s.closed && !s.finalizeNow() {
+			s.cond.Wait()
+		}
+		if s.closed {
+			s.mu.Unlock()
+			return
+		}
+		if len(s.out) == 0 { // finalized and drained: end our side
+			s.mu.Unlock()
+			if cw, ok := s.conn.(interface{ CloseWrite() error }); ok {
+				cw.CloseWrite()
+			}
+			return
+		}
+		buf := s.out
+		s.out = s.spare[:0]
+		s.stuck = time.Time{}
+		s.cond.Broadcast()
+		s.mu.Unlock()
+		if _, err := s.conn.Write(buf); err != nil {
+			s.fail(fmt.Errorf("session: write: %w", err))
+			return
+		}
+		s.mu.Lock()
+		if cap(buf) <= 1<<20 { // keep a small buffer for reuse
+			s.spare = buf[:0]
+		}
+		s.mu.Unlock()
+	}
+}
+
+// finalizeNow reports whether the writer should end the sending side.
+func (s *Session) finalizeNow() bool { return s.finalized }
+
+// watchdog sends keep-alives and enforces the receive timeout.
+func (s *Session) watchdog() {
+	tick := time.NewTicker(min(time.Second, s.keepAlive/4+time.Millisecond))
+	defer tick.Stop()
+	for {
+		select {
+		case <-s.done:
+			return
+		case now := <-tick.C:
+			if now.Sub(time.Unix(0, s.lastRecv.Load())) > s.timeout {
+				s.fail(fmt.Errorf("%w: nothing received for %v", ErrTimeout, s.timeout))
+				return
+			}
+			s.mu.Lock()
+			idle := now.Sub(s.lastSend) >= s.keepAlive && !s.finalized && !s.closed
+			stuck := !s.stuck.IsZero() && now.Sub(s.stuck) > s.timeout
+			s.mu.Unlock()
+			if stuck {
+				s.fail(fmt.Errorf("%w: the peer did not read for %v", ErrTimeout, s.timeout))
+				return
+			}
+			if idle {
+				s.send(message.KeepAlive)
+			}
+		}
+	}
+}
+
+// Run reads and dispatches frames until the session ends. It returns nil
+// when the peer ends the connection cleanly (after a non-live session's
+// last channel closed, for instance), and otherwise the error that ended
+// it. Handlers are called from Run's goroutine. When Run returns, every
+// channel still open has been closed.
+func (s *Session) Run(ctx context.Context) error {
+	stop := context.AfterFunc(ctx, func() { s.fail(ctx.Err()) })
+	defer stop()
+	var err error
+	for {
+		var f message.Frame
+		f, err = s.frames.Next()
+		if err != nil {
+			break
+		}
+		if err = s.dispatch(f); err != nil {
+			break
+		}
+	}
+	s.mu.Lock()
+	ended := s.err
+	s.mu.Unlock()
+	switch {
+	case ended != nil:
+		err = ended // the reason we closed the connection
+	case errors.Is(err, io.EOF):
+		err = nil
+	case errors.Is(err, message.ErrTruncated) || errors.Is(err, message.ErrFrameTooLarge) ||
+		errors.Is(err, message.ErrVarintOverflow) || errors.Is(err, message.ErrInvalidFrame):
+		err = fmt.Errorf("%w: %w", ErrProtocol, err)
+	}
+	if err != nil {
+		s.fail(err)
+	} else {
+		s.fail(ErrClosed)
+		s.mu.Lock()
+		s.err = nil
+		s.mu.Unlock()
+	}
+	s.closeAll(err)
+	close(s.done)
+	return err
+}
+
+// closeAll closes every channel at the end of the session.
+func (s *Session) closeAll(err error) {
+	s.mu.Lock()
+	var open []*Channel
+	for _, ch := range s.byDK {
+		if ch.localID != 0 {
+			open = append(open, ch)
+			ch.localID = 0
+		}
+	}
+	s.byDK = map[string]*Channel{}
+	s.local = []*Channel{nil}
+	s.remote = map[uint64]*Channel{}
+	s.mu.Unlock()
+	if err == nil {
+		err = io.EOF
+	}
+	for _, ch := range open {
+		ch.handler.Closed(ch, err)
+	}
+}
+
+// dispatch handles one received frame (spec/session.md, "Channels").
+func (s *Session) dispatch(f message.Frame) error {
+	if f.KeepAlive || !f.Type.Known() {
+		return nil // JS ignores types 11 to 14
+	}
+	m, err := f.Decode()
+	if err != nil {
+		// JS destroys the stream on a message that does not decode.
+		return fmt.Errorf("%w: %w", ErrProtocol, err)
+	}
+	switch m := m.(type) {
+	case *message.Open:
+		return s.onOpen(f.Channel, m)
+	case *message.Close:
+		s.onClose(f.Channel, m)
+		return nil
+	}
+	s.mu.Lock()
+	ch := s.remote[f.Channel]
+	deliver := ch != nil && ch.opened
+	s.mu.Unlock()
+	if deliver {
+		ch.handler.Message(ch, m)
+		return nil
+	}
+	if f.Channel == 0 && ch == nil {
+		switch m := m.(type) {
+		case *message.Options:
+			if s.cfg.OnOptions != nil {
+				s.cfg.OnOptions(s, m)
+			}
+		case *message.Extension:
+			if s.cfg.OnExtension != nil {
+				s.cfg.OnExtension(s, m)
+			}
+		}
+	}
+	return nil // a message on a channel that is not open is ignored
+}
+
+func (s *Session) onOpen(id uint64, m *message.Open) error {
+	s.mu.Lock()
+	dk := string(m.DiscoveryKey)
+	ch, ok := s.byDK[dk]
+	if !ok {
+		if len(s.byDK) >= s.cfg.MaxChannels {
+			s.mu.Unlock()
+			return fmt.Errorf("%w: more than %d", ErrTooManyChannels, s.cfg.MaxChannels)
+		}
+		ch = &Channel{s: s, discoveryKey: append([]byte(nil), m.DiscoveryKey...)}
+		s.byDK[dk] = ch
+	}
+	if ch.remoteOpen && s.remote[ch.remoteID] == ch {
+		delete(s.remote, ch.remoteID)
+	}
+	ch.remoteOpen = true
+	ch.remoteID = id
+	ch.remoteCap = append([]byte(nil), m.Capability...)
+	s.remote[id] = ch
+	if ch.localID == 0 {
+		s.mu.Unlock()
+		if s.cfg.OnDiscoveryKey != nil {
+			s.cfg.OnDiscoveryKey(s, ch.discoveryKey)
+		}
+		return nil
+	}
+	// A channel this side opened first: the remote capability MUST be
+	// valid, or the whole session is destroyed.
+	if !s.verified(ch) {
+		s.mu.Unlock()
+		return ErrBadCapability
+	}
+	deliver := !ch.opened
+	ch.opened = true
+	s.mu.Unlock()
+	if deliver {
+		ch.handler.Opened(ch)
+	}
+	return nil
+}
+
+// verified reports whether the remote sent the right capability for ch.
+func (s *Session) verified(ch *Channel) bool {
+	want := s.RemoteCapability(ch.key)
+	return ch.remoteOpen && len(ch.remoteCap) == len(want) && string(ch.remoteCap) == string(want[:])
+}
+
+func (s *Session) onClose(id uint64, m *message.Close) {
+	s.mu.Lock()
+	ch := s.remote[id]
+	if ch != nil {
+		delete(s.remote, id)
+	} else if m.DiscoveryKey != nil {
+		ch = s.byDK[string(m.DiscoveryKey)]
+	}
+	if ch == nil {
+		s.mu.Unlock()
+		return
+	}
+	ch.remoteOpen = false
+	wasOpen := ch.localID != 0
+	var frame []byte
+	if wasOpen {
+		frame = message.AppendFrame(nil, ch.localID, &message.Close{})
+		s.local[ch.localID] = nil
+		ch.localID = 0
+		ch.opened = false
+	}
+	if s.byDK[string(ch.discoveryKey)] == ch {
+		delete(s.byDK, string(ch.discoveryKey))
+	}
+	s.mu.Unlock()
+	if wasOpen {
+		// JS answers a Close with its own.
+		s.send(frame)
+		ch.handler.Closed(ch, nil)
+	}
+	s.prefinalize()
+}
+
+// prefinalize ends the sending side of a session that is not live once no
+// channel is left.
+func (s *Session) prefinalize() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cfg.Live || s.closed || s.finalized || len(s.byDK) > 0 {
+		return
+	}
+	s.finalized = true
+	s.cond.Broadcast()
+}
+
+// Open opens a channel for the feed with public key key, sending Open with
+// its discovery key and capability, and returns the channel. h receives the
+// channel's events. If the remote already opened this feed with a wrong
+// capability, Open rejects the channel (Close with the discovery key, as
+// JS does) and returns ErrBadCapability.
+func (s *Session) Open(key []byte, h Handler) (*Channel, error) {
+	dkh, err := merkle.DiscoveryKey(key)
+	if err != nil {
+		return nil, err
+	}
+	dk := dkh[:]
+	s.mu.Lock()
+	if s.closed {
+		err := s.closedErr()
+		s.mu.Unlock()
+		return nil, err
+	}
+	ch, ok := s.byDK[string(dk)]
+	if ok && ch.localID != 0 {
+		s.mu.Unlock()
+		return nil, ErrAlreadyOpen
+	}
+	if !ok {
+		if len(s.byDK) >= s.cfg.MaxChannels {
+			s.mu.Unlock()
+			return nil, fmt.Errorf("%w: more than %d", ErrTooManyChannels, s.cfg.MaxChannels)
+		}
+		ch = &Channel{s: s, discoveryKey: dk}
+		s.byDK[string(dk)] = ch
+	}
+	ch.key = append([]byte(nil), key...)
+	ch.handler = h
+	if ch.remoteOpen && !s.verified(ch) {
+		delete(s.byDK, string(dk))
+		delete(s.remote, ch.remoteID)
+		frame := message.AppendFrame(nil, s.allocLocal(), &message.Close{DiscoveryKey: dk})
+		s.mu.Unlock()
+		s.send(frame)
+		return nil, ErrBadCapability
+	}
+	ch.localID = s.allocLocal()
+	s.local[ch.localID] = ch
+	capability := s.Capability(key)
+	frame := message.AppendFrame(nil, ch.localID, &message.Open{DiscoveryKey: dk, Capability: capability[:]})
+	deliver := ch.remoteOpen
+	ch.opened = deliver
+	s.mu.Unlock()
+	if err := s.send(frame); err != nil {
+		return nil, err
+	}
+	if deliver {
+		h.Opened(ch)
+	}
+	return ch, nil
+}
+
+// allocLocal returns the smallest free local channel id (from 1), as JS
+// does. It does not reserve it.
+func (s *Session) allocLocal() uint64 {
+	for i := 1; i < len(s.local); i++ {
+		if s.local[i] == nil {
+			return uint64(i)
+		}
+	}
+	s.local = append(s.local, nil)
+	return uint64(len(s.local) - 1)
+}
+
+// SendRaw sends a message on a channel id of this side's choosing,
+// bypassing the channel bookkeeping: no id is reserved, no capability is
+// computed and Open and Close change no state. It is for tests and tools
+// that script the protocol, such as an adversarial peer; replication uses
+// Open and Channel.Send.
+func (s *Session) SendRaw(channel uint64, m message.Message) error {
+	return s.send(message.AppendFrame(nil, channel, m))
+}
+
+// SendOptions sends session-level (channel 0) Options.
+func (s *Session) SendOptions(m *message.Options) error {
+	return s.send(message.AppendFrame(nil, 0, m))
+}
+
+// SendExtension sends a session-level (channel 0) Extension message.
+func (s *Session) SendExtension(m *message.Extension) error {
+	return s.send(message.AppendFrame(nil, 0, m))
+}
+
+// Session returns the channel's session.
+func (ch *Channel) Session() *Session { return ch.s }
+
+// Key returns the feed key the channel was opened with (nil if only the
+// remote opened it).
+func (ch *Channel) Key() []byte { return ch.key }
+
+// DiscoveryKey returns the channel's discovery key.
+func (ch *Channel) DiscoveryKey() []byte { return ch.discoveryKey }
+
+// Send sends a message on the channel.
+func (ch *Channel) Send(m message.Message) error {
+	s := ch.s
+	s.mu.Lock()
+	id := ch.localID
+	s.mu.Unlock()
+	if id == 0 {
+		return ErrChannelClosed
+	}
+	return s.send(message.AppendFrame(nil, id, m))
+}
+
+// Close closes the channel: Close{} is sent and the handler's Closed is
+// called. Closing a closed channel does nothing.
+func (ch *Channel) Close() error {
+	s := ch.s
+	s.mu.Lock()
+	if ch.localID == 0 {
+		s.mu.Unlock()
+		return nil
+	}
+	frame := message.AppendFrame(nil, ch.localID, &message.Close{})
+	s.local[ch.localID] = nil
+	ch.localID = 0
+	ch.opened = false
+	if ch.remoteOpen && s.remote[ch.remoteID] == ch {
+		delete(s.remote, ch.remoteID)
+	}
+	if s.byDK[string(ch.discoveryKey)] == ch {
+		delete(s.byDK, string(ch.discoveryKey))
+	}
+	s.mu.Unlock()
+	err := s.send(frame)
+	ch.handler.Closed(ch, nil)
+	s.prefinalize()
+	return err
+}

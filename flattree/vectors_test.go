@@ -94,7 +94,7 @@ func TestNodeVectors(t *testing.T) {
 
 func TestRootsVectors(t *testing.T) {
 	v := load(t)
-	run := func(groups []vectors.FlatTreeGroup[vectors.RootsTest], name string, f func(uint64) ([]uint64, error)) {
+	run := func(groups []vectors.Group[vectors.RootsTest], name string, f func(uint64) ([]uint64, error)) {
 		if len(groups) == 0 {
 			t.Fatalf("no %s vectors", name)
 		}

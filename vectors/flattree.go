@@ -3,19 +3,13 @@ package vectors
 // FlatTree is vectors/flattree.json: flat-tree 1.13.0 index arithmetic.
 type FlatTree struct {
 	Header
-	Nodes       []FlatTreeGroup[NodeTest]
-	Index       []FlatTreeGroup[IndexTest]
-	FullRoots   []FlatTreeGroup[RootsTest]
-	FutureRoots []FlatTreeGroup[RootsTest]
-	Patch       []FlatTreeGroup[PatchTest]
-	Iterator    []FlatTreeGroup[IteratorTest]
-	Digest      []FlatTreeGroup[DigestTest]
-}
-
-// FlatTreeGroup is a group of flat-tree tests of one type.
-type FlatTreeGroup[T any] struct {
-	Type  string `json:"type"`
-	Tests []T    `json:"tests"`
+	Nodes       []Group[NodeTest]
+	Index       []Group[IndexTest]
+	FullRoots   []Group[RootsTest]
+	FutureRoots []Group[RootsTest]
+	Patch       []Group[PatchTest]
+	Iterator    []Group[IteratorTest]
+	Digest      []Group[DigestTest]
 }
 
 // NodeTest gives every per-node function at one index. A nil result is one

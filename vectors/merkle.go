@@ -4,17 +4,11 @@ package vectors
 // hypercore-crypto 2.3.2 and merkle-tree-stream 4.0.0.
 type Merkle struct {
 	Header
-	Leaves     []MerkleGroup[LeafTest]
-	Parents    []MerkleGroup[ParentTest]
-	Trees      []MerkleGroup[TreeTest]
-	KeyPairs   []MerkleGroup[KeyPairTest]
-	Signatures []MerkleGroup[SignatureTest]
-}
-
-// MerkleGroup is a group of merkle tests of one type.
-type MerkleGroup[T any] struct {
-	Type  string `json:"type"`
-	Tests []T    `json:"tests"`
+	Leaves     []Group[LeafTest]
+	Parents    []Group[ParentTest]
+	Trees      []Group[TreeTest]
+	KeyPairs   []Group[KeyPairTest]
+	Signatures []Group[SignatureTest]
 }
 
 // NodeJSON is a Merkle tree node.

@@ -6,15 +6,9 @@ import "encoding/json"
 // simple-hypercore-protocol 2.1.2 and simple-message-channels 1.2.1.
 type Messages struct {
 	Header
-	Encode []MessagesGroup[EncodeTest]
-	Decode []MessagesGroup[DecodeTest]
-	Frames []MessagesGroup[FrameTest]
-}
-
-// MessagesGroup is a group of message tests of one type.
-type MessagesGroup[T any] struct {
-	Type  string `json:"type"`
-	Tests []T    `json:"tests"`
+	Encode []Group[EncodeTest]
+	Decode []Group[DecodeTest]
+	Frames []Group[FrameTest]
 }
 
 // Fields is a message as JSON: field name → value (bytes as hex strings,

@@ -50,6 +50,13 @@ type Header struct {
 	Notes         map[string]string `json:"notes"`
 }
 
+// Group is a group of test cases of one type. Concept loaders decode each
+// group of a file into the Group of the matching test type.
+type Group[T any] struct {
+	Type  string `json:"type"`
+	Tests []T    `json:"tests"`
+}
+
 // Case holds the fields every test case has. Concept types embed it.
 type Case struct {
 	TcID    int      `json:"tcId"`

@@ -197,4 +197,3 @@ func (s *Sparse) Set(i uint64, v bool) bool {
 	}
 	return s.SetByte(i>>3, b)
 }
-

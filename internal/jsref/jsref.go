@@ -197,9 +197,17 @@ func (e *Env) Run(ctx context.Context, stdin []byte, script string, args ...stri
 		if ctx.Err() != nil {
 			err = fmt.Errorf("%w (%v)", ctx.Err(), err)
 		}
-		return o.Bytes(), s.Bytes(), fmt.Errorf("node %s %s: %w\nstderr:\n%s", script, strings.Join(args, " "), err, s.Bytes())
+		return o.Bytes(), s.Bytes(), fmt.Errorf("node %s %s: %w\nstderr:\n%s", script, shorten(strings.Join(args, " ")), err, s.Bytes())
 	}
 	return o.Bytes(), s.Bytes(), nil
+}
+
+// shorten cuts long argument lists for error messages.
+func shorten(s string) string {
+	if len(s) > 300 {
+		return s[:300] + "…"
+	}
+	return s
 }
 
 // RunT is Run for tests: it bounds the script by timeout and fails the test

@@ -1,0 +1,511 @@
+// Package core implements a Hypercore 9 feed, specified in spec/feed.md
+// and spec/storage.md: an append-only log of blocks stored in the six
+// files of a feed directory exactly as JS hypercore 9.12.0 stores them,
+// with appends signed by the writer, blocks read back, proofs built for
+// peers, and blocks from peers verified before anything is stored. Package
+// core also replicates feeds over sessions (spec/replication.md).
+//
+// A Feed is safe for concurrent use.
+package core
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"sync"
+
+	"github.com/hypercore-go/hypercore/bitfield"
+	"github.com/hypercore-go/hypercore/core/storage"
+	"github.com/hypercore-go/hypercore/flattree"
+	"github.com/hypercore-go/hypercore/merkle"
+)
+
+// Errors, one per failure class. Errors from this package wrap one of
+// these (or one of package merkle's, storage's or session's).
+var (
+	// ErrNotWritable: the feed has no secret key.
+	ErrNotWritable = errors.New("core: feed is not writable")
+	// ErrBlockTooLarge: a block of more than MaxBlockSize bytes.
+	ErrBlockTooLarge = errors.New("core: block larger than 8 MiB")
+	// ErrNotAvailable: the block is not stored locally.
+	ErrNotAvailable = errors.New("core: block not available")
+	// ErrKeyMismatch: the storage holds another feed.
+	ErrKeyMismatch = errors.New("core: another hypercore is stored here")
+	// ErrNoFeed: the storage holds no feed and no key was given.
+	ErrNoFeed = errors.New("core: no hypercore is stored here")
+	// ErrCorrupt: a file does not hold what the rest of the feed says it
+	// must; the error names the file.
+	ErrCorrupt = errors.New("core: corrupt feed")
+	// ErrClosed: the feed is closed.
+	ErrClosed = errors.New("core: feed is closed")
+	// ErrInvalidProof: a proof does not lead from the block to a trusted
+	// node or to a complete set of roots.
+	ErrInvalidProof = errors.New("core: invalid proof")
+	// ErrMissingSignature: a proof needs a signature that is absent.
+	ErrMissingSignature = errors.New("core: missing signature")
+	// ErrOutOfRange: an index or byte offset beyond the feed.
+	ErrOutOfRange = errors.New("core: out of range")
+)
+
+// MaxBlockSize is the largest block Append accepts: 8 MiB, as JS (a frame
+// body is at most 8 MiB).
+const MaxBlockSize = 8 << 20
+
+// File headers (spec/storage.md, "Headers").
+var (
+	treeHeader       = header(2, 40, "BLAKE2b")
+	signaturesHeader = header(1, 64, "Ed25519")
+)
+
+func header(typ byte, entry uint16, name string) []byte {
+	h := make([]byte, 32)
+	h[0], h[1], h[2], h[3] = 0x05, 0x02, 0x57, typ
+	binary.BigEndian.PutUint16(h[5:], entry)
+	h[7] = byte(len(name))
+	copy(h[8:], name)
+	return h
+}
+
+// Options configures Create and Open.
+type Options struct {
+	// KeyPair is the writer's key pair for Create; a new one is generated
+	// from Random when nil.
+	KeyPair *merkle.KeyPair
+	// Key is the public key of the feed to open. Open needs it when the
+	// storage holds no feed yet (a new clone); when the storage holds a
+	// feed, a Key that differs is ErrKeyMismatch.
+	Key ed25519.PublicKey
+	// Random is the source of randomness (key pairs); crypto/rand when nil.
+	Random io.Reader
+	// Sparse makes replication download only the blocks asked for; a feed
+	// that is not sparse downloads every block its peers announce.
+	Sparse bool
+	// Sync makes every write durable before the bitfield that refers to it
+	// is written (and the bitfield itself), at the cost of fsync calls. JS
+	// does not sync; without it a power loss (not a crashed process) can
+	// lose recent appends.
+	Sync bool
+}
+
+// Feed is one Hypercore 9 feed.
+type Feed struct {
+	mu sync.Mutex
+
+	st                                        storage.Storage
+	fKey, fSecret, fTree, fData, fBits, fSigs storage.File
+
+	key          ed25519.PublicKey
+	secretKey    ed25519.PrivateKey // nil for readers
+	discoveryKey merkle.Hash
+	live         bool // signed; false only for feeds JS made with live: false
+	sparse       bool
+	sync         bool
+
+	length     uint64
+	byteLength uint64
+	bits       *bitfield.Bitfield
+	tree       *bitfield.TreeIndex
+	gen        *merkle.Generator // writer: the roots at length
+
+	closed bool
+	events events
+	repl   replState
+}
+
+// Create creates a new writable feed in st, or opens the one st holds if
+// it was created with the same key pair. A storage holding another feed is
+// ErrKeyMismatch.
+func Create(st storage.Storage, opts *Options) (*Feed, error) {
+	if opts == nil {
+		opts = &Options{}
+	}
+	kp := opts.KeyPair
+	if kp == nil {
+		k, err := merkle.GenerateKeyPair(opts.Random)
+		if err != nil {
+			return nil, err
+		}
+		kp = &k
+	}
+	return open(st, opts, kp.PublicKey, kp.SecretKey, true)
+}
+
+// Open opens the feed st holds, or, with opts.Key, starts a read-only clone
+// of that feed in an empty storage. A feed whose secret key is stored opens
+// writable.
+func Open(st storage.Storage, opts *Options) (*Feed, error) {
+	if opts == nil {
+		opts = &Options{}
+	}
+	return open(st, opts, opts.Key, nil, false)
+}
+
+// OpenDir opens the feed in directory dir (see Open).
+func OpenDir(dir string, opts *Options) (*Feed, error) {
+	st, err := storage.OpenDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	f, err := Open(st, opts)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// CreateDir creates (or reopens, see Create) a writable feed in dir.
+func CreateDir(dir string, opts *Options) (*Feed, error) {
+	st, err := storage.OpenDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	f, err := Create(st, opts)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// open follows hypercore's _open (spec/storage.md, "Opening a feed").
+func open(st storage.Storage, opts *Options, key ed25519.PublicKey, secret ed25519.PrivateKey, create bool) (f *Feed, err error) {
+	f = &Feed{st: st, sparse: opts.Sparse, sync: opts.Sync, live: true}
+	files := map[string]*storage.File{
+		storage.Key: &f.fKey, storage.SecretKey: &f.fSecret, storage.Tree: &f.fTree,
+		storage.Data: &f.fData, storage.Bitfield: &f.fBits, storage.Signatures: &f.fSigs,
+	}
+	for name, p := range files {
+		if *p, err = st.Open(name); err != nil {
+			return nil, err
+		}
+	}
+
+	storedKey, err := readSmallFile(f.fKey, storage.Key, ed25519.PublicKeySize)
+	if err != nil {
+		return nil, err
+	}
+	storedSecret, err := readSmallFile(f.fSecret, storage.SecretKey, ed25519.PrivateKeySize)
+	if err != nil {
+		return nil, err
+	}
+	bitsFile, err := readAll(f.fBits)
+	if err != nil {
+		return nil, err
+	}
+	if f.bits, err = bitfield.DecodeFile(bitsFile); err != nil {
+		return nil, fmt.Errorf("%w: bitfield: %w", ErrCorrupt, err)
+	}
+
+	switch {
+	case storedKey != nil && key != nil && !bytes.Equal(storedKey, key):
+		return nil, fmt.Errorf("%w (stored key %x, not %x)", ErrKeyMismatch, storedKey[:8], key[:8])
+	case storedKey != nil:
+		key = storedKey
+	case key == nil:
+		return nil, ErrNoFeed
+	case f.bits.PageCount() > 0:
+		// A bitfield without a key cannot be verified: JS starts over.
+		f.bits = bitfield.New()
+		if err := f.fBits.Truncate(bitfield.HeaderSize); err != nil {
+			return nil, err
+		}
+	}
+	if len(key) != ed25519.PublicKeySize {
+		return nil, fmt.Errorf("%w: key of %d bytes", merkle.ErrInvalidKey, len(key))
+	}
+	if storedSecret != nil && secret == nil {
+		secret = storedSecret
+	}
+	if secret != nil && !bytes.Equal(ed25519.PrivateKey(secret).Public().(ed25519.PublicKey), key) {
+		return nil, fmt.Errorf("%w: secret_key does not belong to the key", ErrCorrupt)
+	}
+	f.key = append(ed25519.PublicKey(nil), key...)
+	if secret != nil {
+		f.secretKey = append(ed25519.PrivateKey(nil), secret...)
+	}
+	if f.discoveryKey, err = merkle.DiscoveryKey(f.key); err != nil {
+		return nil, err
+	}
+
+	// JS rewrites the three headers on every open.
+	for _, h := range []struct {
+		file storage.File
+		data []byte
+	}{{f.fBits, bitfield.Header()}, {f.fSigs, signaturesHeader}, {f.fTree, treeHeader}} {
+		if _, err := h.file.WriteAt(h.data, 0); err != nil {
+			return nil, err
+		}
+	}
+	if storedKey == nil {
+		if _, err := f.fKey.WriteAt(f.key, 0); err != nil {
+			return nil, err
+		}
+	}
+	if f.secretKey != nil && storedSecret == nil {
+		if _, err := f.fSecret.WriteAt(f.secretKey, 0); err != nil {
+			return nil, err
+		}
+	}
+
+	// The length comes from the tree bits (spec/storage.md).
+	f.tree = bitfield.NewTreeIndex(f.bits.Tree())
+	f.length = f.tree.Blocks()
+	roots, err := f.loadRoots(f.length)
+	if err != nil && f.length > 0 {
+		// JS retries once with one block less.
+		f.length--
+		roots, err = f.loadRoots(f.length)
+	}
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range roots {
+		f.byteLength += r.Size
+	}
+	if f.length > 0 {
+		sig, err := f.readSignature(f.length - 1)
+		if err != nil {
+			return nil, err
+		}
+		if sig == nil {
+			if f.secretKey == nil {
+				// JS treats an unsigned head as a feed created with
+				// live: false.
+				f.live = false
+			} else if err := f.resign(roots); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if f.secretKey != nil {
+		f.gen = merkle.NewGenerator(roots)
+	}
+	return f, nil
+}
+
+// resign writes the missing signature of the head (a writer whose last
+// append was cut short after the bitfield but before the signature reached
+// the disk).
+func (f *Feed) resign(roots []merkle.Node) error {
+	sig, err := merkle.Sign(f.secretKey, roots, f.length)
+	if err != nil {
+		return err
+	}
+	_, err = f.fSigs.WriteAt(sig, 32+64*int64(f.length-1))
+	return err
+}
+
+// readSmallFile reads a key file: nil when absent or empty, an error when
+// it has another size.
+func readSmallFile(file storage.File, name string, size int) ([]byte, error) {
+	n, err := file.Size()
+	if err != nil || n == 0 {
+		return nil, err
+	}
+	if n != int64(size) {
+		return nil, fmt.Errorf("%w: %s has %d bytes, want %d", ErrCorrupt, name, n, size)
+	}
+	buf := make([]byte, size)
+	if _, err := file.ReadAt(buf, 0); err != nil {
+		return nil, err
+	}
+	return buf, nil
+}
+
+func readAll(file storage.File) ([]byte, error) {
+	n, err := file.Size()
+	if err != nil {
+		return nil, err
+	}
+	buf := make([]byte, n)
+	if _, err := file.ReadAt(buf, 0); err != nil && err != io.EOF {
+		return nil, err
+	}
+	return buf, nil
+}
+
+// Close closes the feed and its storage. Replication sessions using it end.
+func (f *Feed) Close() error {
+	f.mu.Lock()
+	if f.closed {
+		f.mu.Unlock()
+		return nil
+	}
+	f.closed = true
+	f.mu.Unlock()
+	f.closeReplication()
+	f.events.close()
+	return f.st.Close()
+}
+
+// Key returns the feed's public key.
+func (f *Feed) Key() ed25519.PublicKey { return append(ed25519.PublicKey(nil), f.key...) }
+
+// DiscoveryKey returns the feed's discovery key.
+func (f *Feed) DiscoveryKey() merkle.Hash { return f.discoveryKey }
+
+// Writable reports whether the feed has its secret key.
+func (f *Feed) Writable() bool { return f.secretKey != nil }
+
+// Sparse reports whether the feed downloads only what is asked for.
+func (f *Feed) Sparse() bool { return f.sparse }
+
+// Length returns the number of blocks in the feed (as far as this side
+// has verified).
+func (f *Feed) Length() uint64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.length
+}
+
+// ByteLength returns the sum of the sizes of all blocks.
+func (f *Feed) ByteLength() uint64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.byteLength
+}
+
+// Has reports whether block i is stored locally.
+func (f *Feed) Has(i uint64) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.bits.Get(i)
+}
+
+// HasRange reports whether every block in [start, end) is stored locally.
+func (f *Feed) HasRange(start, end uint64) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if end <= start {
+		return true
+	}
+	_, missing := f.bits.NextMissing(start, end)
+	return !missing
+}
+
+// Downloaded returns the number of blocks stored in [start, end); end 0
+// means the end of the feed.
+func (f *Feed) Downloaded(start, end uint64) uint64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if end == 0 {
+		end = f.length
+	}
+	return f.bits.Data().Count(start, end)
+}
+
+// Path returns the directory of a feed on disk, or "".
+func (f *Feed) Path() string {
+	if d, ok := f.st.(*storage.Dir); ok {
+		return filepath.Clean(d.Path())
+	}
+	return ""
+}
+
+// nodeAt reads node i from the tree file; ok is false when it is not
+// stored (a blank entry or past the end of the file).
+func (f *Feed) nodeAt(i uint64) (n merkle.Node, ok bool, err error) {
+	off, err := nodeOffset(i)
+	if err != nil {
+		return n, false, nil
+	}
+	var buf [40]byte
+	m, err := f.fTree.ReadAt(buf[:], off)
+	if err != nil && err != io.EOF {
+		return n, false, err
+	}
+	if m < 40 {
+		return n, false, nil
+	}
+	copy(n.Hash[:], buf[:32])
+	n.Size = binary.BigEndian.Uint64(buf[32:])
+	n.Index = i
+	if n.Size == 0 && n.Hash == (merkle.Hash{}) {
+		return n, false, nil
+	}
+	return n, true, nil
+}
+
+// node reads a node the tree bits say is stored; missing is corruption.
+func (f *Feed) node(i uint64) (merkle.Node, error) {
+	n, ok, err := f.nodeAt(i)
+	if err != nil {
+		return n, err
+	}
+	if !ok {
+		return n, fmt.Errorf("%w: tree: node %d is missing", ErrCorrupt, i)
+	}
+	return n, nil
+}
+
+func nodeOffset(i uint64) (int64, error) {
+	if i > (1<<63-1-32)/40 {
+		return 0, ErrOutOfRange
+	}
+	return 32 + 40*int64(i), nil
+}
+
+// encodeNode is a tree file entry: hash ‖ uint64be(size).
+func encodeNode(dst []byte, n merkle.Node) []byte {
+	dst = append(dst, n.Hash[:]...)
+	return binary.BigEndian.AppendUint64(dst, n.Size)
+}
+
+// loadRoots reads fullRoots(2·length) from the tree file.
+func (f *Feed) loadRoots(length uint64) ([]merkle.Node, error) {
+	idx, _ := flattree.FullRoots(2 * length)
+	roots := make([]merkle.Node, 0, len(idx))
+	for _, i := range idx {
+		n, err := f.node(i)
+		if err != nil {
+			return nil, err
+		}
+		roots = append(roots, n)
+	}
+	return roots, nil
+}
+
+// readSignature reads signature slot i; nil when blank or absent.
+func (f *Feed) readSignature(i uint64) ([]byte, error) {
+	if i > (1<<63-1-32)/64 {
+		return nil, nil
+	}
+	sig := make([]byte, 64)
+	n, err := f.fSigs.ReadAt(sig, 32+64*int64(i))
+	if err != nil && err != io.EOF {
+		return nil, err
+	}
+	if n < 64 || bytes.Equal(sig, make([]byte, 64)) {
+		return nil, nil
+	}
+	return sig, nil
+}
+
+// syncBitfield writes the bitfield pages changed since the last call: the
+// last write of every operation (spec/storage.md, "Write order").
+func (f *Feed) syncBitfield() error {
+	if !f.bits.PendingUpdates() {
+		return nil
+	}
+	if f.sync {
+		for _, file := range []storage.File{f.fData, f.fTree, f.fSigs} {
+			if err := file.Sync(); err != nil {
+				return err
+			}
+		}
+	}
+	for _, w := range f.bits.TakeUpdates() {
+		if _, err := f.fBits.WriteAt(w.Data, w.Offset); err != nil {
+			return err
+		}
+	}
+	if f.sync {
+		return f.fBits.Sync()
+	}
+	return nil
+}

@@ -1,0 +1,129 @@
+package core
+
+import (
+	"fmt"
+
+	"github.com/hypercore-go/hypercore/flattree"
+	"github.com/hypercore-go/hypercore/merkle"
+)
+
+// Get returns block i if it is stored locally, checking it against its leaf
+// hash first; ErrNotAvailable otherwise. (GetContext also waits for peers.)
+func (f *Feed) Get(i uint64) ([]byte, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.getLocked(i)
+}
+
+func (f *Feed) getLocked(i uint64) ([]byte, error) {
+	if f.closed {
+		return nil, ErrClosed
+	}
+	if !f.bits.Get(i) {
+		return nil, fmt.Errorf("%w: block %d", ErrNotAvailable, i)
+	}
+	off, leaf, err := f.dataOffset(i, nil)
+	if err != nil {
+		return nil, err
+	}
+	buf := make([]byte, leaf.Size)
+	if int64(off) < 0 || int64(off+leaf.Size) < 0 {
+		return nil, fmt.Errorf("%w: data: block %d at offset %d", ErrCorrupt, i, off)
+	}
+	if n, err := f.fData.ReadAt(buf, int64(off)); n < len(buf) {
+		return nil, fmt.Errorf("%w: data: block %d cut short (%v)", ErrCorrupt, i, err)
+	}
+	// Never serve a block that does not hash to its stored leaf.
+	if merkle.LeafHash(buf) != leaf.Hash {
+		return nil, fmt.Errorf("%w: data: block %d does not match its hash", ErrCorrupt, i)
+	}
+	return buf, nil
+}
+
+// Head returns the last block.
+func (f *Feed) Head() ([]byte, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.length == 0 {
+		return nil, fmt.Errorf("%w: the feed is empty", ErrNotAvailable)
+	}
+	return f.getLocked(f.length - 1)
+}
+
+// dataOffset returns where block i starts in the data file, the sum of the
+// sizes of fullRoots(2i), and its leaf node. Nodes are taken from extra
+// (nodes being written with the block) or the tree file.
+func (f *Feed) dataOffset(i uint64, extra []merkle.Node) (uint64, merkle.Node, error) {
+	find := func(idx uint64) (merkle.Node, error) {
+		for _, n := range extra {
+			if n.Index == idx {
+				return n, nil
+			}
+		}
+		n, ok, err := f.nodeAt(idx)
+		if err != nil {
+			return n, err
+		}
+		if !ok {
+			return n, fmt.Errorf("%w: node %d needed for the offset of block %d", ErrInvalidProof, idx, i)
+		}
+		return n, nil
+	}
+	roots, _ := flattree.FullRoots(2 * i)
+	var off uint64
+	for _, r := range roots {
+		n, err := find(r)
+		if err != nil {
+			return 0, merkle.Node{}, err
+		}
+		off += n.Size
+	}
+	leaf, err := find(2 * i)
+	return off, leaf, err
+}
+
+// Seek returns the block that holds byte offset of the feed's data and the
+// position within it (hypercore's seek, for blocks stored locally). Seeking
+// to ByteLength returns (Length, 0).
+func (f *Feed) Seek(offset uint64) (index, inBlock uint64, err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if offset == f.byteLength {
+		return f.length, 0, nil
+	}
+	if offset > f.byteLength {
+		return 0, 0, fmt.Errorf("%w: byte %d of %d", ErrOutOfRange, offset, f.byteLength)
+	}
+	roots, _ := flattree.FullRoots(2 * f.length)
+	for _, r := range roots {
+		n, err := f.node(r)
+		if err != nil {
+			return 0, 0, err
+		}
+		if n.Size <= offset {
+			offset -= n.Size
+			continue
+		}
+		// descend: left child if the byte is in it, else the right
+		for top := r; ; {
+			if top&1 == 0 {
+				return top / 2, offset, nil
+			}
+			left, right, _ := flattree.Children(top)
+			ln, ok, err := f.nodeAt(left)
+			if err != nil {
+				return 0, 0, err
+			}
+			if !ok {
+				return 0, 0, fmt.Errorf("%w: byte %d is in a part of the tree not stored here", ErrNotAvailable, offset)
+			}
+			if ln.Size > offset {
+				top = left
+			} else {
+				offset -= ln.Size
+				top = right
+			}
+		}
+	}
+	return 0, 0, fmt.Errorf("%w: byte %d", ErrOutOfRange, offset)
+}

@@ -172,3 +172,21 @@ func TestRLELimits(t *testing.T) {
 		t.Fatal("DecodeRLE accepted an overflowing size")
 	}
 }
+
+func TestLast(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		s := NewSparse()
+		var want uint64
+		ok := false
+		for _, i := range rapid.SliceOfN(rapid.Uint64Range(0, 1<<20), 0, 20).Draw(t, "bits") {
+			s.Set(i, true)
+			if !ok || i > want {
+				want, ok = i, true
+			}
+		}
+		got, gok := s.Last()
+		if gok != ok || (ok && got != want) {
+			t.Fatalf("Last() = %d, %v; want %d, %v", got, gok, want, ok)
+		}
+	})
+}

@@ -137,3 +137,18 @@ func popcount(b []byte, lo, hi uint64) uint64 {
 	}
 	return n
 }
+
+// Last returns the highest set bit, or false when none is set.
+func (s *Sparse) Last() (uint64, bool) {
+	per := s.bitsPerPage()
+	for k := len(s.pages.sorted) - 1; k >= 0; k-- {
+		n := s.pages.sorted[k]
+		b := s.pageBytes(n)
+		for j := len(b) - 1; j >= 0; j-- {
+			if b[j] != 0 {
+				return n*per + uint64(j)*8 + uint64(7-bits.TrailingZeros8(b[j])), true
+			}
+		}
+	}
+	return 0, false
+}

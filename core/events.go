@@ -21,11 +21,13 @@ const (
 	EventSync
 	// EventClear: blocks [Index, End) were cleared.
 	EventClear
+	// EventRemoteUpdate: a peer announced blocks; Index is its length.
+	EventRemoteUpdate
 )
 
 var eventNames = map[EventType]string{
 	EventAppend: "append", EventDownload: "download", EventUpload: "upload",
-	EventPeerAdd: "peer-add", EventPeerRemove: "peer-remove", EventSync: "sync", EventClear: "clear",
+	EventPeerAdd: "peer-add", EventPeerRemove: "peer-remove", EventSync: "sync", EventClear: "clear", EventRemoteUpdate: "remote-update",
 }
 
 func (t EventType) String() string { return eventNames[t] }

@@ -88,6 +88,10 @@ func (f *Feed) dataOffset(i uint64, extra []merkle.Node) (uint64, merkle.Node, e
 func (f *Feed) Seek(offset uint64) (index, inBlock uint64, err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	return f.seekLocked(offset)
+}
+
+func (f *Feed) seekLocked(offset uint64) (index, inBlock uint64, err error) {
 	if offset == f.byteLength {
 		return f.length, 0, nil
 	}

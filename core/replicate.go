@@ -1,14 +1,1279 @@
 package core
 
-// replState is the feed's replication state (spec/replication.md).
-type replState struct{}
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"time"
 
-// Peer is one remote peer replicating a feed over a session.
-type Peer struct{}
+	"github.com/hypercore-go/hypercore/bitfield"
+	"github.com/hypercore-go/hypercore/merkle"
+	"github.com/hypercore-go/hypercore/message"
+	"github.com/hypercore-go/hypercore/session"
+)
 
-func (f *Feed) closeReplication() {}
-func (f *Feed) afterAppend(start, n uint64) {
-	f.events.emit(Event{Type: EventAppend, Index: start + n})
+// Replication follows hypercore 9.12.0's lib/replicate.js message for
+// message (spec/replication.md). All replication state of a feed is guarded
+// by the feed's mutex; what must happen outside it (sending, closing
+// channels and sessions) is queued in an outbox and run after unlocking.
+
+const (
+	// wantWindow is the size of the block windows readers ask about.
+	wantWindow = 1 << 20
+	// maxInflightWants bounds the Wants waiting for an answer per peer.
+	maxInflightWants = 16
+	// defaultMaxRequests is the requests in flight per peer for downloads;
+	// explicit gets and updates may use 16 more.
+	defaultMaxRequests = 16
+	// maxHaveBits bounds the blocks one Have may mark (a longer Have is
+	// clipped), so a peer cannot make us walk or allocate without bound.
+	maxHaveBits = 1 << 24
+	// maxHaveBitfield bounds a decoded Have bitfield.
+	maxHaveBitfield = 4 << 20
+)
+
+// ErrRequestTimeout is the error a peer is dropped with when its oldest
+// request has had no answer for the session timeout (JS: "Request timeout").
+var ErrRequestTimeout = errors.New("core: request timeout")
+
+// ErrCancelled is returned to a wait that was cancelled by Undownload.
+var ErrCancelled = errors.New("core: download cancelled")
+
+// replState is a feed's replication state.
+type replState struct {
+	peers      []*Peer
+	waiting    []*waiter
+	selections []*selection
+	reserved   *bitfield.Sparse // blocks requested from some peer
+	syncedOnce bool
+	stats      Stats
+	noiseKey   *session.KeyPair
+	out        []func() // run after unlocking
 }
-func (f *Feed) afterPut(index uint64, value []byte, r PutResult, from *Peer) {}
-func (f *Feed) afterClear(start, end uint64)                                 {}
+
+// Stats counts what a feed or a peer transferred.
+type Stats struct {
+	DownloadedBlocks, DownloadedBytes uint64
+	UploadedBlocks, UploadedBytes     uint64
+}
+
+type waiter struct {
+	index  uint64
+	hash   bool
+	update bool // an Update: done when the length reaches index+1
+	done   chan error
+}
+
+type selection struct {
+	start, end uint64
+	openEnd    bool // end is "until the remote length" (JS end −1)
+	blocks     []uint64
+	blocksDone int
+	selected   map[*Peer]bool
+	hash       bool
+	done       chan error
+	iterated   bool
+}
+
+func (f *Feed) repl0() *replState {
+	if f.repl.reserved == nil {
+		f.repl.reserved = bitfield.NewSparse()
+		if !f.sparse {
+			f.repl.selections = append(f.repl.selections, &selection{openEnd: true, done: make(chan error, 1)})
+		}
+	}
+	return &f.repl
+}
+
+// later queues fn to run after the feed's mutex is released.
+func (f *Feed) later(fn func()) { f.repl.out = append(f.repl.out, fn) }
+
+// unlock releases the feed's mutex and runs what was queued.
+func (f *Feed) unlock() {
+	out := f.repl.out
+	f.repl.out = nil
+	f.mu.Unlock()
+	for _, fn := range out {
+		fn()
+	}
+}
+
+// Peer is a remote peer replicating a feed over a session channel.
+type Peer struct {
+	feed *Feed
+	ch   *session.Channel
+
+	remoteBitfield    *bitfield.Sparse // blocks the remote has and we lack
+	remoteLength      uint64
+	remoteWant        bool
+	remoteTree        *bitfield.TreeIndex
+	remoteAck         bool
+	remoteOpened      bool
+	remoteUploading   bool
+	remoteDownloading bool
+	wants             map[uint64]bool // windows we sent a Want for; nil in "subscribe all" mode
+	inflight          []request
+	inflightWants     int
+	downloading       bool
+	uploading         bool
+	defaultDownload   bool
+	live              bool
+	ack               bool
+	maxRequests       int
+	urgentRequests    int
+	first             bool
+	closed            bool // sent our end Status
+	removed           bool
+	timeout           time.Duration
+	timer             *time.Timer
+	stats             Stats
+}
+
+type request struct {
+	index uint64
+	hash  bool
+	bytes uint64
+}
+
+// Stats returns what was transferred with this peer.
+func (p *Peer) Stats() Stats {
+	p.feed.mu.Lock()
+	defer p.feed.mu.Unlock()
+	return p.stats
+}
+
+// RemoteLength returns the length the peer has announced.
+func (p *Peer) RemoteLength() uint64 {
+	p.feed.mu.Lock()
+	defer p.feed.mu.Unlock()
+	return p.remoteLength
+}
+
+// RemotePublicKey returns the peer's Noise static key.
+func (p *Peer) RemotePublicKey() [32]byte { return p.ch.Session().RemotePublicKey() }
+
+func (p *Peer) send(m message.Message) {
+	ch := p.ch
+	if ch == nil {
+		return
+	}
+	p.feed.later(func() { ch.Send(m) })
+}
+
+// destroy ends the peer's whole session with err, as JS destroys the
+// stream.
+func (p *Peer) destroy(err error) {
+	if p.removed {
+		return
+	}
+	if p.ch != nil {
+		s := p.ch.Session()
+		p.feed.later(func() { s.CloseWithError(err) })
+	}
+	p.remove()
+}
+
+// ---------------------------------------------------------------- events
+
+// Opened is called by the session when the channel is open both ways
+// (JS Peer.onopen).
+func (p *Peer) Opened(ch *session.Channel) {
+	f := p.feed
+	f.mu.Lock()
+	defer f.unlock()
+	p.remoteOpened = true
+	if p.ack {
+		p.send(&message.Options{Ack: message.Bool(true)})
+	}
+	if !p.uploading || !p.downloading {
+		p.send(message.NewStatus(p.uploading, p.downloading))
+	}
+	p.sendWants()
+	f.events.emit(Event{Type: EventPeerAdd, Peer: p})
+}
+
+// Closed is called by the session when the channel closes.
+func (p *Peer) Closed(ch *session.Channel, err error) {
+	f := p.feed
+	f.mu.Lock()
+	defer f.unlock()
+	p.remove()
+}
+
+// Message dispatches a message from the peer.
+func (p *Peer) Message(ch *session.Channel, m message.Message) {
+	f := p.feed
+	f.mu.Lock()
+	defer f.unlock()
+	if p.removed || f.closed {
+		return
+	}
+	switch m := m.(type) {
+	case *message.Options:
+		p.remoteAck = m.GetAck()
+	case *message.Status:
+		p.onStatus(m)
+	case *message.Have:
+		p.onHave(m)
+	case *message.Unhave:
+		p.onUnhave(m)
+	case *message.Want:
+		p.onWant(m)
+	case *message.Request:
+		p.onRequest(m)
+	case *message.Data:
+		p.onData(m)
+	}
+	// Unwant, Cancel and Extension are ignored, as in JS.
+}
+
+// onWant answers a Want with the eager length Have (the first time) and
+// the bitfield of the window (JS Peer.onwant).
+func (p *Peer) onWant(m *message.Want) {
+	f := p.feed
+	if !p.uploading {
+		return
+	}
+	length := m.GetLength()
+	// Only windows aligned to 8192 blocks are answered, as JS does.
+	if m.Start&8191 != 0 || length&8191 != 0 {
+		return
+	}
+	if !p.remoteWant && f.length > 0 && f.bits.Get(f.length-1) {
+		p.send(&message.Have{Start: f.length - 1})
+	}
+	p.remoteWant = true
+	rle := f.bits.Compress(m.Start, length)
+	p.send(&message.Have{Start: m.Start, Length: message.Uint64(length), Bitfield: rle})
+}
+
+// onHave records what the peer has (JS Peer.onhave).
+func (p *Peer) onHave(m *message.Have) {
+	f := p.feed
+	if p.ack && m.GetAck() && m.Bitfield == nil && f.bits.Get(m.Start) {
+		return // an acknowledgement of our Data
+	}
+	updated := p.first
+	p.first = false
+	if m.GetLength() == wantWindow && p.inflightWants > 0 {
+		p.inflightWants--
+	}
+	if m.Bitfield != nil {
+		if l := m.GetLength(); l == 0 || l == 1 {
+			p.wants = nil // compatibility: subscribed to everything
+		}
+		// JS throws (uncaught) on a bitfield not aligned to a byte; a
+		// peer that sends one is dropped.
+		if m.Start&7 != 0 {
+			p.destroy(fmt.Errorf("%w: Have bitfield at block %d, not a multiple of 8", session.ErrProtocol, m.Start))
+			return
+		}
+		buf, err := bitfield.DecodeRLE(m.Bitfield, 4, maxHaveBitfield)
+		if err != nil {
+			p.destroy(fmt.Errorf("%w: %w", session.ErrProtocol, err))
+			return
+		}
+		// remote and not local, written over the range
+		for k, b := range buf {
+			i := m.Start/8 + uint64(k)
+			p.remoteBitfield.SetByte(i, b&^f.bits.Data().Byte(i))
+		}
+		if bits := 8 * uint64(len(buf)); bits > p.remoteLength {
+			// JS compares the bitfield's size, not its end, and takes the
+			// last bit set anywhere
+			p.remoteLength = lastSet(p.remoteBitfield) + 1
+			updated = true
+		}
+	} else {
+		length := m.GetLength()
+		if length == 0 {
+			length = 1
+		}
+		end := m.Start + min(length, maxHaveBits)
+		if end < m.Start {
+			end = ^uint64(0)
+		}
+		p.markRemote(m.Start, end)
+		if full := m.Start + length; full > p.remoteLength && full >= m.Start {
+			p.remoteLength = full
+			updated = true
+		}
+	}
+	if updated {
+		f.events.emit(Event{Type: EventRemoteUpdate, Index: p.remoteLength, Peer: p})
+	}
+	p.updateEnd()
+	p.update()
+}
+
+// lastSet returns the last set bit of a sparse bitfield, −1 (2^64−1) when
+// none is set, as fast-bitfield's last().
+func lastSet(s *bitfield.Sparse) uint64 {
+	if i, ok := s.Last(); ok {
+		return i
+	}
+	return ^uint64(0)
+}
+
+// markRemote records that the peer has blocks [start, end): their remote
+// bits are set where we lack the block, and cleared where we have it.
+func (p *Peer) markRemote(start, end uint64) {
+	local := p.feed.bits.Data()
+	i := start
+	for ; i < end && i&7 != 0; i++ {
+		p.remoteBitfield.Set(i, !local.Get(i))
+	}
+	for ; i+8 <= end; i += 8 {
+		p.remoteBitfield.SetByte(i/8, ^local.Byte(i/8))
+	}
+	for ; i < end; i++ {
+		p.remoteBitfield.Set(i, !local.Get(i))
+	}
+}
+
+func (p *Peer) onUnhave(m *message.Unhave) {
+	length := m.GetLength()
+	if length == 0 {
+		length = 1
+	}
+	if m.Start == 0 && length >= p.remoteLength {
+		p.remoteLength = 0
+		p.remoteBitfield = bitfield.NewSparse()
+		return
+	}
+	end := m.Start + min(length, maxHaveBits)
+	for i := m.Start; i < end && i >= m.Start; i++ {
+		p.remoteBitfield.Set(i, false)
+	}
+}
+
+func (p *Peer) onStatus(m *message.Status) {
+	f := p.feed
+	p.remoteUploading = m.GetUploading()
+	p.remoteDownloading = m.GetDownloading()
+	if !p.remoteUploading {
+		for len(p.inflight) > 0 {
+			p.clear(p.inflight[0].index)
+		}
+		p.inflightWants = 0
+		p.wants = map[uint64]bool{}
+	}
+	p.update()
+	if p.remoteDownloading || p.live {
+		return
+	}
+	if len(f.repl.selections) > 0 && p.downloading {
+		return
+	}
+	p.autoEnd()
+}
+
+func (p *Peer) autoEnd() {
+	if p.uploading && p.remoteDownloading {
+		return
+	}
+	if (p.feed.sparse || p.live) && (p.remoteUploading || p.downloading) {
+		return
+	}
+	p.end()
+}
+
+// end finishes a session that is not live (JS Peer.end).
+func (p *Peer) end() {
+	if !p.downloading && !p.remoteDownloading && !p.live {
+		if !p.defaultDownload {
+			p.send(message.NewStatus(false, false))
+		}
+		p.closeChannel()
+		return
+	}
+	if !p.closed {
+		p.closed = true
+		p.downloading = false
+		p.send(message.NewStatus(true, false))
+	} else if !p.live {
+		p.closeChannel()
+	}
+}
+
+func (p *Peer) closeChannel() {
+	if ch := p.ch; ch != nil {
+		p.feed.later(func() { ch.Close() })
+	}
+	p.remove()
+}
+
+// onRequest answers a Request with the block and its proof (JS
+// Peer.onrequest).
+func (p *Peer) onRequest(m *message.Request) {
+	f := p.feed
+	if !p.uploading {
+		return
+	}
+	index := m.Index
+	if m.GetBytes() != 0 {
+		// JS serves the block holding the byte, or the index when it
+		// cannot seek.
+		if i, _, err := f.seekLocked(m.GetBytes()); err == nil && i < f.length {
+			index = i
+		}
+	}
+	if p.remoteTree == nil {
+		p.remoteTree = bitfield.NewTreeIndex(nil)
+	}
+	proof, err := f.proofLocked(index, m.GetNodes(), m.GetHash(), p.remoteTree)
+	if err != nil {
+		// JS destroys the stream when it cannot build a proof.
+		p.destroy(err)
+		return
+	}
+	var value []byte
+	if !m.GetHash() {
+		if !f.bits.Get(index) {
+			return // we have the node but not the data: JS sends nothing
+		}
+		if value, err = f.getLocked(index); err != nil {
+			p.destroy(err)
+			return
+		}
+		p.stats.UploadedBlocks++
+		p.stats.UploadedBytes += uint64(len(value))
+		f.repl.stats.UploadedBlocks++
+		f.repl.stats.UploadedBytes += uint64(len(value))
+		f.events.emit(Event{Type: EventUpload, Index: index, Bytes: len(value), Peer: p})
+	}
+	if index+1 > p.remoteLength {
+		p.remoteLength = index + 1
+		p.updateEnd()
+	}
+	d := &message.Data{Index: index, Value: value, Signature: proof.Signature}
+	for _, n := range proof.Nodes {
+		d.Nodes = append(d.Nodes, message.Node{Index: n.Index, Hash: append([]byte(nil), n.Hash[:]...), Size: n.Size})
+	}
+	p.send(d)
+}
+
+// onData verifies and stores a block (JS Peer.ondata).
+func (p *Peer) onData(m *message.Data) {
+	f := p.feed
+	// Unrequested blocks are dropped; hash-only replies are always used.
+	if m.Value != nil && !f.repl.reserved.Get(m.Index) {
+		if !f.bits.Get(m.Index) && p.remoteWant {
+			p.send(&message.Unhave{Range: message.Range{Start: m.Index}})
+		}
+		p.clear(m.Index)
+		return
+	}
+	proof := &Proof{Signature: m.Signature}
+	for _, n := range m.Nodes {
+		if len(n.Hash) != 32 {
+			p.destroy(fmt.Errorf("%w: node %d has a %d-byte hash", ErrInvalidProof, n.Index, len(n.Hash)))
+			return
+		}
+		var h merkle.Hash
+		copy(h[:], n.Hash)
+		proof.Nodes = append(proof.Nodes, merkle.Node{Index: n.Index, Hash: h, Size: n.Size})
+	}
+	res, err := f.putLocked(m.Index, m.Value, proof, p)
+	if err != nil {
+		p.destroy(err)
+		return
+	}
+	if m.Value != nil {
+		p.remoteBitfield.Set(m.Index, false)
+		p.stats.DownloadedBlocks++
+		p.stats.DownloadedBytes += uint64(len(m.Value))
+	}
+	if p.remoteAck {
+		p.send(&message.Have{Start: m.Index, Length: message.Uint64(1), Ack: message.Bool(true)})
+	}
+	f.afterPutLocked(m.Index, m.Value, res, p)
+	p.clear(m.Index)
+}
+
+// clear forgets the requests for index and lets every peer request more.
+func (p *Peer) clear(index uint64) {
+	f := p.feed
+	kept := p.inflight[:0]
+	for _, r := range p.inflight {
+		if r.index != index {
+			kept = append(kept, r)
+		} else if p.timer != nil {
+			p.timer.Reset(p.timeout)
+		}
+	}
+	p.inflight = kept
+	f.repl.reserved.Set(index, false)
+	f.updatePeers()
+	if len(p.inflight) == 0 && p.timer != nil {
+		p.timer.Stop()
+		p.timer = nil
+	}
+}
+
+// onRequestTimeout drops a peer whose oldest request went unanswered.
+func (p *Peer) onRequestTimeout() {
+	f := p.feed
+	f.mu.Lock()
+	defer f.unlock()
+	p.timer = nil
+	if len(p.inflight) == 0 || p.removed {
+		return
+	}
+	first := p.inflight[0]
+	if (first.hash && f.tree.Get(2*first.index)) || (!first.hash && f.bits.Get(first.index)) {
+		p.inflight = p.inflight[1:]
+		f.repl.reserved.Set(first.index, false)
+		p.startTimer()
+		return
+	}
+	p.destroy(fmt.Errorf("%w: block %d", ErrRequestTimeout, first.index))
+}
+
+func (p *Peer) startTimer() {
+	if p.timer == nil && p.timeout > 0 {
+		p.timer = time.AfterFunc(p.timeout, p.onRequestTimeout)
+	}
+}
+
+// remove takes the peer out of the feed and frees its requests (JS
+// Peer._close).
+func (p *Peer) remove() {
+	f := p.feed
+	if p.removed {
+		return
+	}
+	p.removed = true
+	for i, q := range f.repl.peers {
+		if q == p {
+			f.repl.peers = append(f.repl.peers[:i], f.repl.peers[i+1:]...)
+			break
+		}
+	}
+	for _, r := range p.inflight {
+		f.repl.reserved.Set(r.index, false)
+	}
+	p.inflight = nil
+	if p.timer != nil {
+		p.timer.Stop()
+		p.timer = nil
+	}
+	p.updateEnd()
+	p.remoteWant = false
+	f.updatePeers()
+	f.events.emit(Event{Type: EventPeerRemove, Peer: p})
+}
+
+// ---------------------------------------------------------------- wants
+
+func (p *Peer) sendWantsMaybe() {
+	if len(p.inflight) < p.urgentRequests {
+		p.sendWants()
+	}
+}
+
+// sendWants asks for the windows needed by pending gets and downloads, and
+// always for window 0 (JS Peer._sendWants).
+func (p *Peer) sendWants() {
+	f := p.feed
+	if p.wants == nil || !p.downloading || !p.remoteOpened || !p.remoteUploading {
+		return
+	}
+	if p.inflightWants >= maxInflightWants {
+		return
+	}
+	for _, w := range f.repl.waiting {
+		p.sendWant(w.index)
+		if p.inflightWants >= maxInflightWants {
+			return
+		}
+	}
+	for _, s := range f.repl.selections {
+		p.sendWantRange(s)
+		if p.inflightWants >= maxInflightWants {
+			return
+		}
+	}
+	p.sendWant(0)
+}
+
+func (p *Peer) sendWantRange(s *selection) {
+	if s.blocks != nil {
+		if s.selected == nil {
+			s.selected = map[*Peer]bool{}
+		}
+		if s.selected[p] {
+			return
+		}
+		s.selected[p] = true
+		for _, b := range s.blocks {
+			p.sendWant(b)
+		}
+		return
+	}
+	want := s.start / wantWindow * wantWindow
+	for {
+		if want >= p.remoteLength {
+			return
+		}
+		if !s.openEnd && want >= s.end {
+			return
+		}
+		if p.sendWant(want) {
+			return
+		}
+		// the window was already asked for: try the next one
+		want += wantWindow
+	}
+}
+
+func (p *Peer) sendWant(index uint64) bool {
+	j := index / wantWindow
+	if p.wants == nil || p.wants[j] {
+		return false
+	}
+	p.wants[j] = true
+	p.inflightWants++
+	p.send(&message.Want{Range: message.Range{Start: j * wantWindow, Length: message.Uint64(wantWindow)}})
+	return true
+}
+
+// ---------------------------------------------------------------- requests
+
+func (f *Feed) updatePeers() {
+	for _, p := range f.repl.peers {
+		p.update()
+	}
+}
+
+// update sends as many requests as the peer allows (JS Peer.update).
+func (p *Peer) update() {
+	if p.removed {
+		return
+	}
+	for p.update1() {
+	}
+	p.sendWantsMaybe()
+}
+
+// update1 is JS Peer._update: it returns true when it changed the lists of
+// waits or selections and should run again.
+func (p *Peer) update1() bool {
+	f := p.feed
+	if !p.downloading || !p.remoteUploading {
+		return false
+	}
+	waiting, selections := f.repl.waiting, f.repl.selections
+	wlen, slen := len(waiting), len(selections)
+	inflight := len(p.inflight)
+	for inflight < p.urgentRequests && len(waiting) > 0 {
+		off := rand.IntN(len(waiting))
+		for range waiting {
+			w := waiting[off]
+			off = (off + 1) % len(waiting)
+			p.downloadWaiting(w)
+			if len(f.repl.waiting) != wlen {
+				return true
+			}
+			if len(p.inflight) >= p.urgentRequests {
+				return false
+			}
+		}
+		if inflight == len(p.inflight) {
+			break
+		}
+		inflight = len(p.inflight)
+	}
+	for inflight < p.maxRequests && len(selections) > 0 {
+		off := rand.IntN(len(selections))
+		for range selections {
+			s := selections[off]
+			off = (off + 1) % len(selections)
+			if !s.iterated {
+				s.iterated = true
+				// creating a JS iterator may expand the index
+				if !s.openEnd {
+					f.bits.Range(s.end)
+				}
+			}
+			if s.blocks != nil {
+				p.downloadBlocks(s)
+			} else {
+				p.downloadRange(s)
+			}
+			if len(f.repl.selections) != slen {
+				return true
+			}
+			if len(p.inflight) >= p.maxRequests {
+				return false
+			}
+		}
+		if inflight == len(p.inflight) {
+			return false
+		}
+		inflight = len(p.inflight)
+	}
+	return false
+}
+
+// reserve marks block i as requested; false if it already was.
+func (f *Feed) reserve(i uint64) bool { return f.repl.reserved.Set(i, true) }
+
+func (p *Peer) downloadWaiting(w *waiter) {
+	f := p.feed
+	if !p.remoteBitfield.Get(w.index) || !f.reserve(w.index) {
+		if !w.update || f.repl.reserved.Get(w.index) {
+			return
+		}
+		// an update asks for the first block the peer has past our length
+		i, ok := p.remoteBitfield.NextSet(w.index, ^uint64(0))
+		if !ok || !f.reserve(i) {
+			return
+		}
+		w.index = i
+	}
+	p.request(w.index, 0, w.hash)
+}
+
+func (p *Peer) downloadBlocks(s *selection) {
+	f := p.feed
+	for s.blocksDone < len(s.blocks) && f.bits.Get(s.blocks[s.blocksDone]) {
+		s.blocksDone++
+	}
+	if s.blocksDone >= len(s.blocks) {
+		f.finishSelection(s, nil)
+		return
+	}
+	for _, b := range s.blocks[s.blocksDone:] {
+		if p.remoteBitfield.Get(b) && f.reserve(b) {
+			p.request(b, 0, false)
+			return
+		}
+	}
+}
+
+// downloadRange requests one block of a range that the peer has and we
+// lack, starting at a random place (JS Peer._downloadRange).
+func (p *Peer) downloadRange(s *selection) {
+	f := p.feed
+	wantedEnd := p.remoteLength
+	if !s.openEnd {
+		wantedEnd = min(s.end, p.remoteLength)
+	}
+	i, ok := p.nextRandom(s.start, wantedEnd)
+	if !ok || i >= wantedEnd {
+		if !s.openEnd && f.length >= s.end {
+			if _, missing := f.bits.NextMissing(s.start, s.end); !missing && (!s.hash || f.hashesHeld(s.start, s.end)) {
+				f.finishSelection(s, nil)
+				if !p.live && !f.sparse && len(f.repl.selections) == 0 {
+					p.end()
+				}
+			}
+		}
+		return
+	}
+	start := i
+	for (s.hash && f.tree.Get(2*i)) || !f.reserve(i) {
+		i, ok = p.remoteBitfield.NextSet(i+1, ^uint64(0))
+		if ok && i < wantedEnd {
+			continue
+		}
+		if start != s.start {
+			// we started at a random place: retry from the beginning
+			i, ok = p.remoteBitfield.NextSet(s.start, ^uint64(0))
+			start = s.start
+			if ok && i < wantedEnd {
+				continue
+			}
+		}
+		if s.hash && f.hashesHeld(s.start, wantedEnd) {
+			f.finishSelection(s, nil)
+		}
+		return
+	}
+	p.request(i, 0, s.hash)
+}
+
+// nextRandom is the first block ≥ a random start in [start, end) that the
+// peer has, or the first from start.
+func (p *Peer) nextRandom(start, end uint64) (uint64, bool) {
+	if end > start {
+		r := start + rand.Uint64N(end-start)
+		if i, ok := p.remoteBitfield.NextSet(r, ^uint64(0)); ok && i < end {
+			return i, true
+		}
+	}
+	return p.remoteBitfield.NextSet(start, ^uint64(0))
+}
+
+func (f *Feed) hashesHeld(start, end uint64) bool {
+	for j := start; j < end; j++ {
+		if !f.tree.Get(2 * j) {
+			return false
+		}
+	}
+	return true
+}
+
+func (p *Peer) request(index, bytes uint64, hash bool) {
+	f := p.feed
+	p.startTimer()
+	p.inflight = append(p.inflight, request{index: index, hash: hash, bytes: bytes})
+	p.send(message.NewRequest(index, bytes, hash, f.tree.Digest(2*index)))
+}
+
+// updateEnd sets the end of a non-sparse, non-live feed's download to the
+// longest length its peers announced (JS Peer._updateEnd).
+func (p *Peer) updateEnd() {
+	f := p.feed
+	if p.live || f.sparse || len(f.repl.selections) == 0 {
+		return
+	}
+	s := f.repl.selections[0]
+	end := f.length
+	for _, q := range f.repl.peers {
+		end = max(end, q.remoteLength)
+	}
+	s.openEnd = false
+	s.end = end
+}
+
+func (f *Feed) finishSelection(s *selection, err error) {
+	for i, x := range f.repl.selections {
+		if x == s {
+			f.repl.selections = append(f.repl.selections[:i], f.repl.selections[i+1:]...)
+			s.done <- err
+			return
+		}
+	}
+}
+
+// ---------------------------------------------------------------- feed side
+
+// afterAppend announces new blocks to the peers that asked (JS _announce
+// after _append).
+func (f *Feed) afterAppend(start, n uint64) {
+	f.mu.Lock()
+	defer f.unlock()
+	f.events.emit(Event{Type: EventAppend, Index: start + n})
+	h := &message.Have{Start: start}
+	if n > 1 {
+		h.Length = message.Uint64(n)
+	}
+	for _, p := range f.repl.peers {
+		p.have(h, start, n)
+	}
+	f.pollWaiting()
+}
+
+func (p *Peer) have(h *message.Have, start, n uint64) {
+	if p.remoteWant {
+		p.send(h)
+	}
+	for i := start; i < start+n && n > 1; i++ { // as JS: a single Have has no length and clears nothing
+		p.remoteBitfield.Set(i, false)
+	}
+}
+
+// afterPut is Put's bookkeeping when called directly (not from a peer).
+func (f *Feed) afterPut(index uint64, value []byte, r PutResult, from *Peer) {
+	f.mu.Lock()
+	defer f.unlock()
+	f.afterPutLocked(index, value, r, from)
+}
+
+// afterPutLocked emits events, re-announces a downloaded block to the other
+// peers and wakes waits (JS _writeDone and _pollWaiting).
+func (f *Feed) afterPutLocked(index uint64, value []byte, r PutResult, from *Peer) {
+	f.repl0()
+	if r.Grew {
+		f.events.emit(Event{Type: EventAppend, Index: f.length, Peer: from})
+	}
+	if value != nil {
+		if r.Stored {
+			f.repl.stats.DownloadedBlocks++
+			f.repl.stats.DownloadedBytes += uint64(len(value))
+			f.events.emit(Event{Type: EventDownload, Index: index, Bytes: len(value), Peer: from})
+		}
+		for _, p := range f.repl.peers {
+			if p != from && p.remoteWant {
+				p.send(&message.Have{Start: index})
+			}
+		}
+		if f.secretKey == nil {
+			if _, missing := f.bits.NextMissing(0, f.length); !missing {
+				f.events.emit(Event{Type: EventSync, Index: f.length})
+			}
+		}
+	}
+	f.pollWaiting()
+}
+
+func (f *Feed) afterClear(start, end uint64) {
+	f.mu.Lock()
+	defer f.unlock()
+	f.events.emit(Event{Type: EventClear, Index: start, End: end})
+	for _, p := range f.repl.peers {
+		if p.remoteWant {
+			p.send(&message.Unhave{Range: message.Range{Start: start, Length: message.Uint64(end - start)}})
+		}
+	}
+}
+
+// pollWaiting completes the waits that are satisfied.
+func (f *Feed) pollWaiting() {
+	kept := f.repl.waiting[:0]
+	for _, w := range f.repl.waiting {
+		switch {
+		case w.update && f.length >= w.index+1:
+			w.done <- nil
+		case !w.update && f.bits.Get(w.index):
+			w.done <- nil
+		case w.hash && !w.update && f.tree.Get(2*w.index):
+			w.done <- nil
+		default:
+			kept = append(kept, w)
+		}
+	}
+	f.repl.waiting = kept
+}
+
+func (f *Feed) closeReplication() {
+	f.mu.Lock()
+	defer f.unlock()
+	for _, w := range f.repl.waiting {
+		w.done <- ErrClosed
+	}
+	f.repl.waiting = nil
+	for _, s := range f.repl.selections {
+		s.done <- ErrClosed
+	}
+	f.repl.selections = nil
+	for _, p := range append([]*Peer(nil), f.repl.peers...) {
+		p.closeChannel()
+	}
+}
+
+// ---------------------------------------------------------------- API
+
+// GetContext returns block i, waiting for a peer to provide it when it is
+// not stored locally, until ctx ends.
+func (f *Feed) GetContext(ctx context.Context, i uint64) ([]byte, error) {
+	f.mu.Lock()
+	if f.closed {
+		f.mu.Unlock()
+		return nil, ErrClosed
+	}
+	if f.bits.Get(i) {
+		defer f.mu.Unlock()
+		return f.getLocked(i)
+	}
+	f.repl0()
+	w := &waiter{index: i, done: make(chan error, 1)}
+	f.repl.waiting = append(f.repl.waiting, w)
+	f.updatePeers()
+	f.unlock()
+	if err := f.wait(ctx, w); err != nil {
+		return nil, err
+	}
+	return f.Get(i)
+}
+
+// Update waits until the feed's length is at least minLength (0 means one
+// more than now), asking peers for a proof of their latest length (JS
+// update()).
+func (f *Feed) Update(ctx context.Context, minLength uint64) error {
+	f.mu.Lock()
+	if f.closed {
+		f.mu.Unlock()
+		return ErrClosed
+	}
+	if minLength == 0 {
+		minLength = f.length + 1
+	}
+	if f.length >= minLength {
+		f.mu.Unlock()
+		return nil
+	}
+	f.repl0()
+	w := &waiter{index: minLength - 1, hash: true, update: true, done: make(chan error, 1)}
+	f.repl.waiting = append(f.repl.waiting, w)
+	f.updatePeers()
+	f.unlock()
+	return f.wait(ctx, w)
+}
+
+// wait waits for w, removing it when ctx ends first.
+func (f *Feed) wait(ctx context.Context, w *waiter) error {
+	select {
+	case err := <-w.done:
+		return err
+	case <-ctx.Done():
+		f.mu.Lock()
+		defer f.unlock()
+		for i, x := range f.repl.waiting {
+			if x == w {
+				f.repl.waiting = append(f.repl.waiting[:i], f.repl.waiting[i+1:]...)
+				break
+			}
+		}
+		select {
+		case err := <-w.done: // completed meanwhile
+			return err
+		default:
+		}
+		return ctx.Err()
+	}
+}
+
+// Download downloads blocks [start, end) from peers and returns when the
+// feed has them all, or ctx ends. end 0 means the feed's length as peers
+// announce it (for a feed that is not live).
+func (f *Feed) Download(ctx context.Context, start, end uint64) error {
+	return f.download(ctx, &selection{start: start, end: end, openEnd: end == 0})
+}
+
+// DownloadBlocks downloads the given blocks.
+func (f *Feed) DownloadBlocks(ctx context.Context, blocks []uint64) error {
+	if len(blocks) == 0 {
+		return nil
+	}
+	lo, hi := blocks[0], blocks[0]+1
+	for _, b := range blocks {
+		lo, hi = min(lo, b), max(hi, b+1)
+	}
+	return f.download(ctx, &selection{start: lo, end: hi, blocks: append([]uint64(nil), blocks...)})
+}
+
+func (f *Feed) download(ctx context.Context, s *selection) error {
+	s.done = make(chan error, 1)
+	f.mu.Lock()
+	if f.closed {
+		f.mu.Unlock()
+		return ErrClosed
+	}
+	f.repl0()
+	if !s.openEnd && s.blocks == nil {
+		if _, missing := f.bits.NextMissing(s.start, s.end); !missing {
+			f.mu.Unlock()
+			return nil
+		}
+	}
+	f.repl.selections = append(f.repl.selections, s)
+	f.updatePeers()
+	f.unlock()
+	select {
+	case err := <-s.done:
+		return err
+	case <-ctx.Done():
+		f.mu.Lock()
+		defer f.unlock()
+		for i, x := range f.repl.selections {
+			if x == s {
+				f.repl.selections = append(f.repl.selections[:i], f.repl.selections[i+1:]...)
+				break
+			}
+		}
+		return ctx.Err()
+	}
+}
+
+// Peers returns the peers replicating the feed now.
+func (f *Feed) Peers() []*Peer {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]*Peer(nil), f.repl.peers...)
+}
+
+// Stats returns what the feed transferred in total.
+func (f *Feed) Stats() Stats {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.repl.stats
+}
+
+// ---------------------------------------------------------------- protocol
+
+// ReplicateOptions configures replication over one connection.
+type ReplicateOptions struct {
+	// Initiator: the side that dialled. Exactly one side must be.
+	Initiator bool
+	// Live keeps replicating as the feed grows; a session that is not
+	// live ends when both sides are done.
+	Live bool
+	// Download and Upload override the feed's defaults (a writer does not
+	// download; everyone uploads).
+	Download, Upload *bool
+	// MaxRequests is the requests in flight per peer (default 16).
+	MaxRequests int
+	// Ack asks the peer to acknowledge every block it stores.
+	Ack bool
+	// Timeout is the session timeout (default 20 s); requests time out
+	// after it too.
+	Timeout time.Duration
+	// KeyPair is the Noise static key pair (default: one per feed, or one
+	// per Protocol).
+	KeyPair *session.KeyPair
+	// Random is the randomness for the handshake (crypto/rand when nil).
+	Random io.Reader
+	// OnDiscoveryKey is called when the peer opens a feed this side has
+	// not added; it may call Protocol.Add.
+	OnDiscoveryKey func(p *Protocol, discoveryKey []byte)
+}
+
+// Protocol replicates any number of feeds over one connection.
+type Protocol struct {
+	s    *session.Session
+	opts ReplicateOptions
+}
+
+// NewProtocol runs the handshake over conn. Add feeds, then Run.
+func NewProtocol(ctx context.Context, conn io.ReadWriter, opts *ReplicateOptions) (*Protocol, error) {
+	if opts == nil {
+		opts = &ReplicateOptions{}
+	}
+	p := &Protocol{opts: *opts}
+	cfg := session.Config{
+		Initiator: opts.Initiator,
+		KeyPair:   opts.KeyPair,
+		Random:    opts.Random,
+		Timeout:   opts.Timeout,
+		Live:      opts.Live,
+	}
+	if opts.OnDiscoveryKey != nil {
+		cfg.OnDiscoveryKey = func(_ *session.Session, dk []byte) { opts.OnDiscoveryKey(p, dk) }
+	}
+	s, err := session.New(ctx, conn, cfg)
+	if err != nil {
+		return nil, err
+	}
+	p.s = s
+	return p, nil
+}
+
+// Session returns the protocol's session.
+func (p *Protocol) Session() *session.Session { return p.s }
+
+// Run reads from the connection until the session ends (see session.Run).
+func (p *Protocol) Run(ctx context.Context) error { return p.s.Run(ctx) }
+
+// Close ends the session.
+func (p *Protocol) Close() error { return p.s.Close() }
+
+// Add starts replicating f over the protocol: it opens the feed's channel
+// (JS feed.replicate(stream)). It returns the peer.
+func (p *Protocol) Add(f *Feed) (*Peer, error) {
+	f.mu.Lock()
+	if f.closed {
+		f.mu.Unlock()
+		return nil, ErrClosed
+	}
+	f.repl0()
+	o := p.opts
+	peer := &Peer{
+		feed:              f,
+		remoteBitfield:    bitfield.NewSparse(),
+		remoteUploading:   true,
+		remoteDownloading: true,
+		wants:             map[uint64]bool{},
+		downloading:       f.secretKey == nil,
+		uploading:         true,
+		live:              o.Live,
+		ack:               o.Ack,
+		maxRequests:       defaultMaxRequests,
+		first:             true,
+		timeout:           o.Timeout,
+	}
+	if o.Download != nil {
+		peer.downloading = *o.Download
+	}
+	if o.Upload != nil {
+		peer.uploading = *o.Upload
+	}
+	if o.MaxRequests > 0 {
+		peer.maxRequests = o.MaxRequests
+	}
+	if peer.timeout == 0 {
+		peer.timeout = session.DefaultTimeout
+	}
+	peer.urgentRequests = peer.maxRequests + 16
+	peer.defaultDownload = f.secretKey == nil
+	f.repl.peers = append(f.repl.peers, peer)
+	f.mu.Unlock()
+	ch, err := p.s.Open(f.key, peerInit{peer})
+	f.mu.Lock()
+	defer f.unlock()
+	if err != nil {
+		peer.remove()
+		return nil, err
+	}
+	peer.ch = ch
+	return peer, nil
+}
+
+// peerInit sets the peer's channel before its first event.
+type peerInit struct{ p *Peer }
+
+func (h peerInit) Opened(ch *session.Channel) {
+	h.setChannel(ch)
+	h.p.Opened(ch)
+}
+
+func (h peerInit) Message(ch *session.Channel, m message.Message) {
+	h.setChannel(ch)
+	h.p.Message(ch, m)
+}
+
+func (h peerInit) Closed(ch *session.Channel, err error) {
+	h.setChannel(ch)
+	h.p.Closed(ch, err)
+}
+
+func (h peerInit) setChannel(ch *session.Channel) {
+	f := h.p.feed
+	f.mu.Lock()
+	h.p.ch = ch
+	f.mu.Unlock()
+}
+
+// Replicate replicates the feed over conn until the session ends; it is
+// NewProtocol, Add and Run.
+func (f *Feed) Replicate(ctx context.Context, conn io.ReadWriter, opts *ReplicateOptions) error {
+	if opts == nil {
+		opts = &ReplicateOptions{}
+	}
+	o := *opts
+	if o.KeyPair == nil {
+		kp, err := f.noiseKeyPair(o.Random)
+		if err != nil {
+			return err
+		}
+		o.KeyPair = kp
+	}
+	p, err := NewProtocol(ctx, conn, &o)
+	if err != nil {
+		return err
+	}
+	if _, err := p.Add(f); err != nil {
+		p.Close()
+		return err
+	}
+	return p.Run(ctx)
+}
+
+// noiseKeyPair returns the feed's Noise static key pair, made once, as JS
+// makes one per feed.
+func (f *Feed) noiseKeyPair(r io.Reader) (*session.KeyPair, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.repl.noiseKey == nil {
+		kp, err := session.GenerateKeyPair(r)
+		if err != nil {
+			return nil, err
+		}
+		f.repl.noiseKey = &kp
+	}
+	return f.repl.noiseKey, nil
+}

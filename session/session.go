@@ -130,6 +130,7 @@ type Session struct {
 	err       error     // why the session ended
 	closed    bool
 	finalized bool
+	endedByUs bool // we closed a connection without half-close after finalizing
 	byDK      map[string]*Channel
 	local     []*Channel // by local id; index 0 unused
 	remote    map[uint64]*Channel
@@ -280,6 +281,16 @@ func (s *Session) Close() error {
 	return nil
 }
 
+// CloseWithError ends the session as Close does, with err as the reason
+// Run returns (JS: stream.destroy(err)). A replicator uses it to drop a
+// peer that sent something that does not verify.
+func (s *Session) CloseWithError(err error) {
+	if err == nil {
+		err = ErrClosed
+	}
+	s.fail(err)
+}
+
 // fail ends the session with err (the first error wins).
 func (s *Session) fail(err error) {
 	s.mu.Lock()
@@ -343,6 +354,12 @@ func (s *Session) writer() {
 			s.mu.Unlock()
 			if cw, ok := s.conn.(interface{ CloseWrite() error }); ok {
 				cw.CloseWrite()
+			} else if c, ok := s.conn.(io.Closer); ok {
+				// no half-close (a pipe): the session is over, end it
+				s.mu.Lock()
+				s.endedByUs = true
+				s.mu.Unlock()
+				c.Close()
 			}
 			return
 		}
@@ -415,6 +432,9 @@ func (s *Session) Run(ctx context.Context) error {
 	}
 	s.mu.Lock()
 	ended := s.err
+	if s.endedByUs && ended == nil {
+		err = io.EOF // our own clean end
+	}
 	s.mu.Unlock()
 	switch {
 	case ended != nil:

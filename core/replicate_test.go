@@ -1,0 +1,114 @@
+package core
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/hypercore-go/hypercore/core/storage"
+)
+
+// connect replicates a and b over an in-memory pipe (a initiates) and
+// returns a function that waits for both sides to end.
+func connect(t *testing.T, a, b *Feed, live bool) func() (error, error) {
+	t.Helper()
+	ca, cb := net.Pipe()
+	ctx, cancel := context.WithCancel(context.Background())
+	ea, eb := make(chan error, 1), make(chan error, 1)
+	go func() { ea <- a.Replicate(ctx, ca, &ReplicateOptions{Initiator: true, Live: live}) }()
+	go func() { eb <- b.Replicate(ctx, cb, &ReplicateOptions{Live: live}) }()
+	t.Cleanup(func() { cancel(); ca.Close(); cb.Close() })
+	return func() (error, error) {
+		var x, y error
+		select {
+		case x = <-ea:
+		case <-time.After(10 * time.Second):
+			t.Fatal("a did not end")
+		}
+		select {
+		case y = <-eb:
+		case <-time.After(10 * time.Second):
+			t.Fatal("b did not end")
+		}
+		return x, y
+	}
+}
+
+func ctx5(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// TestGuideStep2 is the guide's second step in process: a sparse clone
+// gets blocks 0 and 1, the writer appends 100 blocks one by one, the clone
+// updates and reads the last block; it then holds exactly 0, 1 and 101.
+func TestGuideStep2(t *testing.T) {
+	kp := testKeyPair(t)
+	core, _ := Create(storage.NewMemory(), &Options{KeyPair: &kp})
+	defer core.Close()
+	core.Append([]byte("hello"), []byte("world"))
+	clone, err := Open(storage.NewMemory(), &Options{Key: core.Key(), Sparse: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer clone.Close()
+	connect(t, core, clone, true)
+	ctx := ctx5(t)
+	for i, want := range []string{"hello", "world"} {
+		got, err := clone.GetContext(ctx, uint64(i))
+		if err != nil || string(got) != want {
+			t.Fatalf("clone.GetContext(%d) = %q, %v", i, got, err)
+		}
+	}
+	for i := 0; i < 100; i++ {
+		core.Append([]byte(fmt.Sprintf("New Block %d", i)))
+	}
+	if err := clone.Update(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	if clone.Length() != 102 {
+		t.Fatalf("clone length after Update = %d, want 102", clone.Length())
+	}
+	got, err := clone.GetContext(ctx, clone.Length()-1)
+	if err != nil || string(got) != "New Block 99" {
+		t.Fatalf("last block = %q, %v", got, err)
+	}
+	for i := uint64(0); i < 102; i++ {
+		if want := i == 0 || i == 1 || i == 101; clone.Has(i) != want {
+			t.Fatalf("clone.Has(%d) = %v", i, !want)
+		}
+	}
+}
+
+// TestFullClone: a non-sparse, non-live clone downloads everything and both
+// sessions end on their own.
+func TestFullClone(t *testing.T) {
+	kp := testKeyPair(t)
+	w, _ := Create(storage.NewMemory(), &Options{KeyPair: &kp})
+	defer w.Close()
+	var blocks [][]byte
+	for i := 0; i < 1000; i++ {
+		blocks = append(blocks, []byte(fmt.Sprintf("block %d", i)))
+	}
+	w.Append(blocks[:500]...)
+	w.Append(blocks[500:]...)
+	r, _ := Open(storage.NewMemory(), &Options{Key: w.Key()})
+	defer r.Close()
+	wait := connect(t, w, r, false)
+	ea, eb := wait()
+	if ea != nil || eb != nil {
+		t.Fatalf("sessions ended with %v, %v", ea, eb)
+	}
+	if r.Length() != 1000 || r.Downloaded(0, 0) != 1000 {
+		t.Fatalf("clone length %d, downloaded %d", r.Length(), r.Downloaded(0, 0))
+	}
+	for i, b := range blocks {
+		got, err := r.Get(uint64(i))
+		if err != nil || string(got) != string(b) {
+			t.Fatalf("Get(%d) = %q, %v", i, got, err)
+		}
+	}
+}

@@ -224,7 +224,9 @@ func jsWriterGoReader(t *testing.T, sc scenario, goDials bool) {
 	}
 	defer r.Close()
 	replicated := make(chan error, 1)
-	go func() { replicated <- r.Replicate(ctx, conn, &core.ReplicateOptions{Initiator: goDials, Live: sc.live}) }()
+	go func() {
+		replicated <- r.Replicate(ctx, conn, &core.ReplicateOptions{Initiator: goDials, Live: sc.live})
+	}()
 	checkGoReader(t, r, sc, replicated)
 }
 

@@ -60,7 +60,7 @@ func TestLeafVectors(t *testing.T) {
 				t.Fatalf("%s: block of %d bytes, want %d", tc.Name("merkle.json"), len(data), tc.Size)
 			}
 			if got := LeafHash(data); !bytes.Equal(got[:], tc.Hash) {
-				t.Errorf("%s: LeafHash = %x, want %s", tc.Name("merkle.json"), got, tc.Hash)
+				t.Errorf("%s: LeafHash = %s, want %s", tc.Name("merkle.json"), got, tc.Hash)
 			}
 		}
 	}
@@ -109,7 +109,7 @@ func TestTreeVectors(t *testing.T) {
 						t.Fatalf("call %d: Roots() = %v, want %v", k, gen.Roots(), step.Roots)
 					}
 					if th := TreeHash(gen.Roots()); !bytes.Equal(th[:], step.TreeHash) {
-						t.Fatalf("call %d: TreeHash = %x, want %s", k, th, step.TreeHash)
+						t.Fatalf("call %d: TreeHash = %s, want %s", k, th, step.TreeHash)
 					}
 					if s := Signable(gen.Roots(), step.Length); !bytes.Equal(s[:], step.Signable) {
 						t.Fatalf("call %d: Signable = %x, want %s", k, s, step.Signable)
@@ -149,7 +149,7 @@ func TestKeyPairVectors(t *testing.T) {
 			}
 			dk, err := DiscoveryKey(tc.PublicKey)
 			if err != nil || !bytes.Equal(dk[:], tc.DiscoveryKey) {
-				t.Errorf("%s: DiscoveryKey = %x, %v; want %s", tc.Name("merkle.json"), dk, err, tc.DiscoveryKey)
+				t.Errorf("%s: DiscoveryKey = %s, %v; want %s", tc.Name("merkle.json"), dk, err, tc.DiscoveryKey)
 			}
 		}
 	}

@@ -30,7 +30,7 @@ import (
 // FS holds the vector files (*.json), their schemas (schema/*.json) and the
 // feed directories written by JS (storage/).
 //
-//go:embed *.json schema/*.json
+//go:embed *.json schema/*.json storage
 var FS embed.FS
 
 // Source names the JS module that produced a file and the versions of every

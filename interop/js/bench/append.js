@@ -1,0 +1,42 @@
+'use strict'
+// Times appends to a disk feed with hypercore 9.12.0, for
+// interop/bench-append (the Go side is interop/cmd/appendbench).
+//
+//   node bench/append.js DIR BLOCKS BATCH SIZE
+//
+// Prints {"impl":"js","blocks":N,"batch":K,"seconds":S}.
+
+const Hypercore = require('hypercore')
+const crypto = require('hypercore-crypto')
+
+const [dir, blocksArg, batchArg, sizeArg] = process.argv.slice(2)
+const blocks = Number(blocksArg)
+const batch = Number(batchArg)
+const size = Number(sizeArg)
+const kp = crypto.keyPair(Buffer.alloc(32))
+const feed = new Hypercore(dir, kp.publicKey, { secretKey: kp.secretKey })
+const call = []
+for (let i = 0; i < batch; i++) {
+  const b = Buffer.alloc(size)
+  for (let k = 0; k < size; k++) b[k] = (i + k) & 255
+  call.push(b)
+}
+feed.ready((err) => {
+  if (err) throw err
+  const start = process.hrtime.bigint()
+  let n = 0
+  const next = (err) => {
+    if (err) throw err
+    if (n >= blocks) {
+      return feed.close((err) => {
+        if (err) throw err
+        const seconds = Number(process.hrtime.bigint() - start) / 1e9
+        process.stdout.write(JSON.stringify({ impl: 'js', blocks, batch, seconds }) + '\n')
+      })
+    }
+    const k = Math.min(batch, blocks - n)
+    n += k
+    feed.append(k === batch ? call : call.slice(0, k), next)
+  }
+  next()
+})

@@ -131,9 +131,12 @@ type Session struct {
 	closed    bool
 	finalized bool
 	endedByUs bool // we closed a connection without half-close after finalizing
-	byDK      map[string]*Channel
-	local     []*Channel // by local id; index 0 unused
-	remote    map[uint64]*Channel
+	// awaiting holds channels this side closed while the remote had them
+	// open, until the remote's Close arrives.
+	awaiting map[*Channel]bool
+	byDK     map[string]*Channel
+	local    []*Channel // by local id; index 0 unused
+	remote   map[uint64]*Channel
 }
 
 // Channel is one feed replicated over a session.
@@ -369,6 +372,20 @@ func (s *Session) writer() {
 		s.cond.Broadcast()
 		s.mu.Unlock()
 		if _, err := s.conn.Write(buf); err != nil {
+			s.mu.Lock()
+			done := s.finalized
+			if done {
+				// the peer ended the connection after our last channel
+				// closed: a clean end
+				s.endedByUs = true
+			}
+			s.mu.Unlock()
+			if done {
+				if c, ok := s.conn.(io.Closer); ok {
+					c.Close()
+				}
+				return
+			}
 			s.fail(fmt.Errorf("session: write: %w", err))
 			return
 		}
@@ -380,8 +397,20 @@ func (s *Session) writer() {
 	}
 }
 
-// finalizeNow reports whether the writer should end the sending side.
-func (s *Session) finalizeNow() bool { return s.finalized }
+// finalizeNow reports whether the writer should end the sending side. A
+// connection that can half-close (TCP) does so as soon as the session is
+// finalized, as JS ends its stream. One that cannot (a pipe) must be closed
+// whole, which would cut off the peer's last frames: it waits until the
+// peer has also closed every channel.
+func (s *Session) finalizeNow() bool {
+	if !s.finalized {
+		return false
+	}
+	if _, ok := s.conn.(interface{ CloseWrite() error }); ok {
+		return true
+	}
+	return len(s.awaiting) == 0 && len(s.remote) == 0
+}
 
 // watchdog sends keep-alives and enforces the receive timeout.
 func (s *Session) watchdog() {
@@ -579,6 +608,10 @@ func (s *Session) onClose(id uint64, m *message.Close) {
 		s.mu.Unlock()
 		return
 	}
+	if s.awaiting[ch] {
+		delete(s.awaiting, ch)
+		s.cond.Broadcast() // the writer may now end the connection
+	}
 	ch.remoteOpen = false
 	wasOpen := ch.localID != 0
 	var frame []byte
@@ -734,8 +767,11 @@ func (ch *Channel) Close() error {
 	s.local[ch.localID] = nil
 	ch.localID = 0
 	ch.opened = false
-	if ch.remoteOpen && s.remote[ch.remoteID] == ch {
-		delete(s.remote, ch.remoteID)
+	if ch.remoteOpen {
+		if s.awaiting == nil {
+			s.awaiting = map[*Channel]bool{}
+		}
+		s.awaiting[ch] = true // until the remote's Close
 	}
 	if s.byDK[string(ch.discoveryKey)] == ch {
 		delete(s.byDK, string(ch.discoveryKey))

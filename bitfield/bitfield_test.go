@@ -190,3 +190,13 @@ func TestLast(t *testing.T) {
 		}
 	})
 }
+
+// An all-zero bitfield encodes to zero bytes, never to nil: a Have carries
+// it as a present, empty field (a nil Have.bitfield means "no bitfield").
+func TestEncodeRLEEmptyIsNotNil(t *testing.T) {
+	for _, in := range [][]byte{nil, {}, make([]byte, 1024)} {
+		if got := EncodeRLE(in); got == nil || len(got) != 0 {
+			t.Errorf("EncodeRLE(%d zero bytes) = %#v, want empty non-nil", len(in), got)
+		}
+	}
+}

@@ -28,10 +28,16 @@ var (
 )
 
 // EncodeRLE run-length encodes a bitfield, choosing runs exactly as
-// bitfield-rle does, so the bytes match JS.
+// bitfield-rle does, so the bytes match JS. The result is never nil: an
+// all-zero bitfield encodes to zero bytes, which a Have still carries as a
+// present, empty bitfield field (a nil one would mean "no bitfield", and
+// the receiver would take Have.length as blocks the sender has).
 func EncodeRLE(bits []byte) []byte {
 	e := rleEncoder{in: bits}
 	e.run()
+	if e.out == nil {
+		return []byte{}
+	}
 	return e.out
 }
 

@@ -112,3 +112,35 @@ func TestFullClone(t *testing.T) {
 		}
 	}
 }
+
+// A reader that connects to a writer with no blocks yet is answered with an
+// empty Have bitfield; it must not take the Have's window for blocks the
+// writer has (it would request blocks that do not exist and be dropped).
+func TestLiveFromEmptyWriter(t *testing.T) {
+	kp := testKeyPair(t)
+	w, _ := Create(storage.NewMemory(), &Options{KeyPair: &kp})
+	defer w.Close()
+	r, _ := Open(storage.NewMemory(), &Options{Key: w.Key()})
+	defer r.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	errs := make(chan error, 2)
+	go func() { errs <- w.Replicate(ctx, a, &ReplicateOptions{Live: true}) }()
+	go func() { errs <- r.Replicate(ctx, b, &ReplicateOptions{Initiator: true, Live: true}) }()
+	time.Sleep(50 * time.Millisecond) // let the Want and its Have cross
+	w.Append([]byte("one"), []byte("two"), []byte("three"))
+	if err := r.Update(ctx, 3); err != nil {
+		select {
+		case e := <-errs:
+			t.Fatalf("Update = %v (a session ended: %v)", err, e)
+		default:
+			t.Fatalf("Update = %v", err)
+		}
+	}
+	if got, err := r.GetContext(ctx, 2); err != nil || string(got) != "three" {
+		t.Fatalf("Get(2) = %q, %v", got, err)
+	}
+}

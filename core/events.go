@@ -23,11 +23,14 @@ const (
 	EventClear
 	// EventRemoteUpdate: a peer announced blocks; Index is its length.
 	EventRemoteUpdate
+	// EventAck: with ReplicateOptions.Ack, the peer confirmed it stored
+	// block Index that we sent (JS: the stream's "ack" event).
+	EventAck
 )
 
 var eventNames = map[EventType]string{
 	EventAppend: "append", EventDownload: "download", EventUpload: "upload",
-	EventPeerAdd: "peer-add", EventPeerRemove: "peer-remove", EventSync: "sync", EventClear: "clear", EventRemoteUpdate: "remote-update",
+	EventPeerAdd: "peer-add", EventPeerRemove: "peer-remove", EventSync: "sync", EventClear: "clear", EventRemoteUpdate: "remote-update", EventAck: "ack",
 }
 
 func (t EventType) String() string { return eventNames[t] }

@@ -253,7 +253,9 @@ func (p *Peer) onWant(m *message.Want) {
 func (p *Peer) onHave(m *message.Have) {
 	f := p.feed
 	if p.ack && m.GetAck() && m.Bitfield == nil && f.bits.Get(m.Start) {
-		return // an acknowledgement of our Data
+		// an acknowledgement of our Data
+		f.events.emit(Event{Type: EventAck, Index: m.Start, Peer: p})
+		return
 	}
 	updated := p.first
 	p.first = false
@@ -1078,6 +1080,26 @@ func (f *Feed) download(ctx context.Context, s *selection) error {
 		}
 		return ctx.Err()
 	}
+}
+
+// Undownload cancels the downloads of [start, end) started with Download
+// (JS feed.undownload): each returns ErrCancelled, and blocks already
+// requested still arrive and are stored. It reports how many downloads it
+// cancelled. end 0 matches a Download with end 0.
+func (f *Feed) Undownload(start, end uint64) int {
+	f.mu.Lock()
+	defer f.unlock()
+	n := 0
+	for i := 0; i < len(f.repl.selections); {
+		s := f.repl.selections[i]
+		if s.blocks == nil && s.start == start && (s.end == end || (end == 0 && s.openEnd)) {
+			f.finishSelection(s, ErrCancelled)
+			n++
+			continue
+		}
+		i++
+	}
+	return n
 }
 
 // Peers returns the peers replicating the feed now.

@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"testing"
@@ -142,5 +143,85 @@ func TestLiveFromEmptyWriter(t *testing.T) {
 	}
 	if got, err := r.GetContext(ctx, 2); err != nil || string(got) != "three" {
 		t.Fatalf("Get(2) = %q, %v", got, err)
+	}
+}
+
+// Undownload cancels a pending Download, which returns ErrCancelled; a
+// Download of another range is untouched.
+func TestUndownload(t *testing.T) {
+	kp := testKeyPair(t)
+	w, _ := Create(storage.NewMemory(), &Options{KeyPair: &kp})
+	defer w.Close()
+	r, _ := Open(storage.NewMemory(), &Options{Key: w.Key(), Sparse: true})
+	defer r.Close()
+	ctx := ctx5(t)
+	first, second := make(chan error, 1), make(chan error, 1)
+	go func() { first <- r.Download(ctx, 0, 10) }()
+	go func() { second <- r.Download(ctx, 10, 20) }()
+	deadline := time.Now().Add(5 * time.Second)
+	n := 0
+	for n == 0 && time.Now().Before(deadline) {
+		n = r.Undownload(0, 10) // the goroutine may not have started yet
+		time.Sleep(time.Millisecond)
+	}
+	if n != 1 {
+		t.Fatalf("Undownload(0, 10) cancelled %d downloads, want 1", n)
+	}
+	if err := <-first; !errors.Is(err, ErrCancelled) {
+		t.Fatalf("cancelled Download = %v, want ErrCancelled", err)
+	}
+	if n := r.Undownload(0, 10); n != 0 {
+		t.Fatalf("second Undownload cancelled %d", n)
+	}
+	// the other range still downloads once a peer has it
+	var blocks [][]byte
+	for i := 0; i < 20; i++ {
+		blocks = append(blocks, []byte(fmt.Sprint(i)))
+	}
+	w.Append(blocks...)
+	connect(t, w, r, true)
+	if err := <-second; err != nil {
+		t.Fatalf("Download(10, 20) = %v", err)
+	}
+	if got := r.Downloaded(0, 20); got != 10 {
+		t.Fatalf("Downloaded(0, 20) = %d, want 10 (only the range not cancelled)", got)
+	}
+}
+
+// With Ack, the uploader learns of every block the downloader stored.
+func TestAck(t *testing.T) {
+	kp := testKeyPair(t)
+	w, _ := Create(storage.NewMemory(), &Options{KeyPair: &kp})
+	defer w.Close()
+	w.Append([]byte("a"), []byte("b"), []byte("c"))
+	r, _ := Open(storage.NewMemory(), &Options{Key: w.Key(), Sparse: true})
+	defer r.Close()
+	sub := w.Subscribe()
+	defer sub.Close()
+	ca, cb := net.Pipe()
+	defer ca.Close()
+	defer cb.Close()
+	ctx := ctx5(t)
+	go w.Replicate(ctx, ca, &ReplicateOptions{Initiator: true, Live: true, Ack: true})
+	go r.Replicate(ctx, cb, &ReplicateOptions{Live: true, Ack: true})
+	if err := r.DownloadBlocks(ctx, []uint64{0, 2}); err != nil {
+		t.Fatal(err)
+	}
+	acked := map[uint64]bool{}
+	for len(acked) < 2 {
+		select {
+		case e := <-sub.C:
+			if e.Type == EventAck {
+				if e.Peer == nil {
+					t.Fatal("ack without a peer")
+				}
+				acked[e.Index] = true
+			}
+		case <-ctx.Done():
+			t.Fatalf("acks seen %v, want blocks 0 and 2", acked)
+		}
+	}
+	if !acked[0] || !acked[2] {
+		t.Fatalf("acks for %v, want 0 and 2", acked)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"sync"
 	"testing"
 	"time"
 
@@ -162,7 +163,8 @@ func TestLyingPeers(t *testing.T) {
 }
 
 // TestManyPeers: a reader downloads from three honest peers at once, one of
-// which goes away mid-transfer; every block is downloaded exactly once.
+// which goes away mid-transfer; every block is downloaded exactly once
+// (the peers together send each block once).
 func TestManyPeers(t *testing.T) {
 	w := blocksFeed(t, 5000)
 	// two more full copies
@@ -195,9 +197,16 @@ func TestManyPeers(t *testing.T) {
 	}
 	sub := r.Subscribe()
 	defer sub.Close()
+	var seenMu sync.Mutex
+	seen := map[*Peer]*Peer{}
 	go func() {
 		n := 0
 		for e := range sub.C {
+			if e.Peer != nil {
+				seenMu.Lock()
+				seen[e.Peer] = e.Peer
+				seenMu.Unlock()
+			}
 			if e.Type == EventDownload {
 				if n++; n == 1000 {
 					conns[1].Close() // a peer goes away mid-transfer
@@ -207,6 +216,25 @@ func TestManyPeers(t *testing.T) {
 	}()
 	if err := r.Download(ctx, 0, 5000); err != nil {
 		t.Fatal(err)
+	}
+	// events arrive asynchronously: wait until every peer has been seen
+	for i := 0; i < 500; i++ {
+		seenMu.Lock()
+		n := len(seen)
+		seenMu.Unlock()
+		if n == len(copies) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	var sum uint64
+	seenMu.Lock()
+	defer seenMu.Unlock()
+	for _, p := range seen {
+		sum += p.Stats().DownloadedBlocks
+	}
+	if sum != 5000 {
+		t.Fatalf("peers sent %d blocks in all, want 5000 (each once)", sum)
 	}
 	st := r.Stats()
 	if st.DownloadedBlocks != 5000 || r.Downloaded(0, 0) != 5000 {

@@ -903,6 +903,13 @@ func (f *Feed) afterPutLocked(index uint64, value []byte, r PutResult, from *Pee
 			if p != from && p.remoteWant {
 				p.send(&message.Have{Start: index})
 			}
+			// Unlike JS, forget that other peers could send this block:
+			// their remote bits mean "has it and we lack it", and JS,
+			// which leaves them set, requests a block it just got from
+			// one peer again from another (spec/replication.md).
+			if r.Stored {
+				p.remoteBitfield.Set(index, false)
+			}
 		}
 		if f.secretKey == nil {
 			if _, missing := f.bits.NextMissing(0, f.length); !missing {

@@ -12,8 +12,10 @@
 //            the first peer opens), appendEveryMs}
 //   reader: {key, sparse, live, get: [blocks] (sparse reads), update: bool
 //            (after the gets, update() and read the new last block),
+//            updateTo: N (update until the length is at least N),
+//            waitAll: bool (then wait until every block is downloaded),
 //            dir (optional storage directory; memory otherwise)}
-// Events: listening, ready {key, length}, appended {length}, got {index,
+// Events: listening, handshake {publicKey (Noise static key)}, ready {key, length}, appended {length}, got {index,
 // value}, updated {length}, done {length, downloaded, blocks: [hex]}, error.
 
 const net = require('net')
@@ -52,6 +54,7 @@ function connect (socket) {
   socket.on('error', () => {})
   stream.on('error', (err) => out({ event: 'stream-error', message: err.message }))
   socket.pipe(stream).pipe(socket)
+  stream.on('handshake', () => out({ event: 'handshake', publicKey: stream.publicKey.toString('hex') }))
   stream.on('close', () => {
     out({ event: 'stream-closed' })
     if (side === 'reader' && !params.live && !params.sparse) report()
@@ -145,7 +148,9 @@ function afterGets () {
       feed.get(feed.length - 1, (err, v) => {
         if (err) return fail(err)
         out({ event: 'got', index: feed.length - 1, value: v.toString('hex') })
-        report()
+        if (!params.waitAll) return report()
+        const poll = () => feed.downloaded(0, feed.length) === feed.length ? report() : setTimeout(poll, 10)
+        poll()
       })
     })
   }

@@ -1150,6 +1150,8 @@ type ReplicateOptions struct {
 	// OnDiscoveryKey is called when the peer opens a feed this side has
 	// not added; it may call Protocol.Add.
 	OnDiscoveryKey func(p *Protocol, discoveryKey []byte)
+	// Trace sees every message sent and received (session.Config.Trace).
+	Trace func(sent bool, channel uint64, m message.Message)
 }
 
 // Protocol replicates any number of feeds over one connection.
@@ -1170,6 +1172,7 @@ func NewProtocol(ctx context.Context, conn io.ReadWriter, opts *ReplicateOptions
 		Random:    opts.Random,
 		Timeout:   opts.Timeout,
 		Live:      opts.Live,
+		Trace:     opts.Trace,
 	}
 	if opts.OnDiscoveryKey != nil {
 		cfg.OnDiscoveryKey = func(_ *session.Session, dk []byte) { opts.OnDiscoveryKey(p, dk) }

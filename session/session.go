@@ -14,6 +14,7 @@ package session
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -92,6 +93,11 @@ type Config struct {
 	// and Extension messages.
 	OnOptions   func(s *Session, m *message.Options)
 	OnExtension func(s *Session, m *message.Extension)
+	// Trace, when set, sees every message after the handshake: sent is
+	// true for a message this side sends (when it is queued), false for one
+	// received (before it is handled). It is for debugging and logs; it
+	// must not block or keep m.
+	Trace func(sent bool, channel uint64, m message.Message)
 }
 
 // Handler receives the events of one channel, from Run's goroutine.
@@ -313,6 +319,9 @@ func (s *Session) fail(err error) {
 // send queues one plaintext frame: it is encrypted now, in send order, and
 // written by the writer goroutine.
 func (s *Session) send(frame []byte) error {
+	if s.cfg.Trace != nil {
+		s.traceSent(frame)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for len(s.out) > maxQueued && !s.closed {
@@ -367,7 +376,10 @@ func (s *Session) writer() {
 			return
 		}
 		buf := s.out
-		s.out = s.spare[:0]
+		// the spare buffer becomes the queue; it is spare no longer (a
+		// large buf is not kept as the next spare, and the queue must
+		// never share an array with the bytes being written)
+		s.out, s.spare = s.spare[:0], nil
 		s.stuck = time.Time{}
 		s.cond.Broadcast()
 		s.mu.Unlock()
@@ -518,6 +530,9 @@ func (s *Session) dispatch(f message.Frame) error {
 	if err != nil {
 		// JS destroys the stream on a message that does not decode.
 		return fmt.Errorf("%w: %w", ErrProtocol, err)
+	}
+	if s.cfg.Trace != nil {
+		s.cfg.Trace(false, f.Channel, m)
 	}
 	switch m := m.(type) {
 	case *message.Open:
@@ -781,4 +796,15 @@ func (ch *Channel) Close() error {
 	ch.handler.Closed(ch, nil)
 	s.prefinalize()
 	return err
+}
+
+// traceSent decodes a frame this side sends, for Config.Trace.
+func (s *Session) traceSent(frame []byte) {
+	f, err := message.NewReader(bytes.NewReader(frame)).Next()
+	if err != nil || f.KeepAlive {
+		return
+	}
+	if m, err := f.Decode(); err == nil {
+		s.cfg.Trace(true, f.Channel, m)
+	}
 }

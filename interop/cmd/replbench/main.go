@@ -1,0 +1,100 @@
+// Command replbench times a full clone over TCP loopback, for
+// interop/bench-replicate, which runs the same workloads in JS
+// (interop/js/bench/replicate.js).
+//
+//	replbench -blocks N -size BYTES
+//
+// One process holds a writer with N blocks of BYTES bytes (in memory,
+// appended in batches of 1000 before the clock starts) and a reader that is
+// not sparse; the reader dials the writer on 127.0.0.1 and the clock runs
+// until the reader's session ends with every block stored. It prints one
+// JSON line: {"impl":"go","blocks":N,"size":S,"seconds":T,"maxrss_kb":K},
+// where maxrss_kb is the process's peak resident set (getrusage).
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/hypercore-go/hypercore/core"
+	"github.com/hypercore-go/hypercore/core/storage"
+	"github.com/hypercore-go/hypercore/merkle"
+)
+
+func main() {
+	blocks := flag.Int("blocks", 100000, "blocks in the feed")
+	size := flag.Int("size", 1024, "block size in bytes")
+	flag.Parse()
+	if *blocks < 1 || *size < 1 {
+		fmt.Fprintln(os.Stderr, "usage: replbench [-blocks N] [-size BYTES]")
+		os.Exit(2)
+	}
+	if err := run(*blocks, *size); err != nil {
+		fmt.Fprintln(os.Stderr, "replbench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(blocks, size int) error {
+	kp, _ := merkle.NewKeyPairFromSeed(make([]byte, 32))
+	w, err := core.Create(storage.NewMemory(), &core.Options{KeyPair: &kp})
+	if err != nil {
+		return err
+	}
+	for n := 0; n < blocks; {
+		var call [][]byte
+		for ; len(call) < 1000 && n < blocks; n++ {
+			b := make([]byte, size)
+			for k := range b {
+				b[k] = byte(n + k)
+			}
+			call = append(call, b)
+		}
+		if _, err := w.Append(call...); err != nil {
+			return err
+		}
+	}
+	r, err := core.Open(storage.NewMemory(), &core.Options{Key: w.Key()})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		w.Replicate(ctx, c, nil)
+	}()
+
+	start := time.Now()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		return err
+	}
+	if err := r.Replicate(ctx, c, &core.ReplicateOptions{Initiator: true}); err != nil {
+		return err
+	}
+	seconds := time.Since(start).Seconds()
+	c.Close()
+	if got := r.Downloaded(0, 0); got != uint64(blocks) {
+		return fmt.Errorf("the reader holds %d of %d blocks", got, blocks)
+	}
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return json.NewEncoder(os.Stdout).Encode(map[string]any{
+		"impl": "go", "blocks": blocks, "size": size, "seconds": seconds, "maxrss_kb": ru.Maxrss,
+	})
+}

@@ -1,0 +1,70 @@
+'use strict'
+// Times a full clone over TCP loopback with hypercore 9.12.0, for
+// interop/bench-replicate (the Go side is interop/cmd/replbench).
+//
+//   node bench/replicate.js BLOCKS SIZE
+//
+// One process holds a writer with BLOCKS blocks of SIZE bytes (in memory,
+// appended in batches of 1000 before the clock starts) and a reader that is
+// not sparse; the reader dials the writer on 127.0.0.1 and the clock runs
+// until the reader's stream closes with every block stored. Prints
+// {"impl":"js","blocks":N,"size":S,"seconds":T,"maxrss_kb":K}.
+
+const net = require('net')
+const Hypercore = require('hypercore')
+const ram = require('random-access-memory')
+const crypto = require('hypercore-crypto')
+
+const [blocksArg, sizeArg] = process.argv.slice(2)
+const blocks = Number(blocksArg)
+const size = Number(sizeArg)
+const kp = crypto.keyPair(Buffer.alloc(32))
+const w = new Hypercore(ram, kp.publicKey, { secretKey: kp.secretKey })
+
+function appendAll (cb) {
+  let n = 0
+  const next = (err) => {
+    if (err) return cb(err)
+    if (n >= blocks) return cb(null)
+    const call = []
+    for (; call.length < 1000 && n < blocks; n++) {
+      const b = Buffer.alloc(size)
+      for (let k = 0; k < size; k++) b[k] = (n + k) & 255
+      call.push(b)
+    }
+    w.append(call, next)
+  }
+  next()
+}
+
+w.ready((err) => {
+  if (err) throw err
+  appendAll((err) => {
+    if (err) throw err
+    const r = new Hypercore(ram, w.key)
+    r.ready((err) => {
+      if (err) throw err
+      const server = net.createServer((socket) => {
+        const s = w.replicate(false)
+        socket.on('error', () => {})
+        socket.pipe(s).pipe(socket)
+      })
+      server.listen(0, '127.0.0.1', () => {
+        const start = process.hrtime.bigint()
+        const socket = net.connect(server.address().port, '127.0.0.1')
+        const s = r.replicate(true)
+        socket.on('error', () => {})
+        socket.pipe(s).pipe(socket)
+        s.on('error', (err) => { throw err })
+        s.on('close', () => {
+          const seconds = Number(process.hrtime.bigint() - start) / 1e9
+          const got = r.downloaded(0, r.length)
+          if (got !== blocks) throw new Error('the reader holds ' + got + ' of ' + blocks + ' blocks')
+          const maxrss = process.resourceUsage().maxRSS
+          process.stdout.write(JSON.stringify({ impl: 'js', blocks, size, seconds, maxrss_kb: maxrss }) + '\n')
+          process.exit(0)
+        })
+      })
+    })
+  })
+})

@@ -125,7 +125,14 @@ type AuditReport struct {
 // does not match (or cannot be read) has its data bit cleared, so that it
 // is downloaded again (hypercore's audit). It also checks the signature of
 // the head against the stored roots.
-func (f *Feed) Audit() (AuditReport, error) {
+func (f *Feed) Audit() (AuditReport, error) { return f.audit(true) }
+
+// Check is Audit without the repair: it reports the blocks that do not
+// match their leaf nodes and checks the head's signature, and changes
+// nothing.
+func (f *Feed) Check() (AuditReport, error) { return f.audit(false) }
+
+func (f *Feed) audit(repair bool) (AuditReport, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var r AuditReport
@@ -138,13 +145,17 @@ func (f *Feed) Audit() (AuditReport, error) {
 				r.FirstInvalid = i
 			}
 			r.Invalid++
-			f.bits.Set(i, false)
+			if repair {
+				f.bits.Set(i, false)
+			}
 			continue
 		}
 		r.Valid++
 	}
-	if err := f.syncBitfield(); err != nil {
-		return r, err
+	if repair {
+		if err := f.syncBitfield(); err != nil {
+			return r, err
+		}
 	}
 	if f.length > 0 && f.live {
 		sig, err := f.readSignature(f.length - 1)

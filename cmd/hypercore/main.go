@@ -1,0 +1,594 @@
+// Command hypercore creates, reads, verifies and replicates Hypercore 9
+// feeds stored in directories that the JS hypercore 9 reads and writes too.
+//
+//	hypercore create DIR
+//	hypercore append DIR [BLOCK...]
+//	hypercore get DIR INDEX
+//	hypercore info DIR [--json]
+//	hypercore verify DIR
+//	hypercore serve DIR --listen ADDR [--append-stdin]
+//	hypercore clone KEY DIR --connect ADDR [--sparse] [--blocks SPEC] [--live]
+//
+// Data goes to stdout, messages and progress to stderr. The exit status is 0
+// on success, 1 on failure (with a one-line error on stderr) and 2 on bad
+// usage. See cmd/hypercore/README.md for each subcommand's contract.
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/hypercore-go/hypercore/core"
+)
+
+const usage = `usage:
+  hypercore create DIR
+  hypercore append DIR [BLOCK...]
+  hypercore get DIR INDEX
+  hypercore info DIR [--json]
+  hypercore verify DIR
+  hypercore serve DIR --listen ADDR [--append-stdin]
+  hypercore clone KEY DIR --connect ADDR [--sparse] [--blocks SPEC] [--live]
+`
+
+// usageError is bad usage: exit status 2.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	err := dispatch(args, stdin, stdout, stderr)
+	var ue usageError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "hypercore: %s\n%s", ue.msg, usage)
+		return 2
+	default:
+		fmt.Fprintf(stderr, "hypercore: %s\n", oneLine(err))
+		return 1
+	}
+}
+
+func oneLine(err error) string { return strings.ReplaceAll(err.Error(), "\n", " ") }
+
+func dispatch(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return usageError{"no command"}
+	}
+	cmd, args := args[0], args[1:]
+	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var (
+		jsonOut     = fs.Bool("json", false, "")
+		listen      = fs.String("listen", "", "")
+		appendStdin = fs.Bool("append-stdin", false, "")
+		connect     = fs.String("connect", "", "")
+		sparse      = fs.Bool("sparse", false, "")
+		blocks      = fs.String("blocks", "", "")
+		live        = fs.Bool("live", false, "")
+	)
+	pos, err := parse(fs, args)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	allowed := map[string][]string{
+		"create": nil, "append": nil, "get": nil, "verify": nil,
+		"info":  {"json"},
+		"serve": {"listen", "append-stdin"},
+		"clone": {"connect", "sparse", "blocks", "live"},
+	}
+	ok, known := allowed[cmd]
+	if !known {
+		return usageError{fmt.Sprintf("unknown command %q", cmd)}
+	}
+	var bad error
+	fs.Visit(func(f *flag.Flag) {
+		for _, a := range ok {
+			if a == f.Name {
+				return
+			}
+		}
+		bad = usageError{fmt.Sprintf("%s does not take --%s", cmd, f.Name)}
+	})
+	if bad != nil {
+		return bad
+	}
+	need := func(min, max int) error {
+		if len(pos) < min || (max >= 0 && len(pos) > max) {
+			return usageError{fmt.Sprintf("wrong number of arguments for %s", cmd)}
+		}
+		return nil
+	}
+	switch cmd {
+	case "create":
+		if err := need(1, 1); err != nil {
+			return err
+		}
+		return create(pos[0], stdout)
+	case "append":
+		if err := need(1, -1); err != nil {
+			return err
+		}
+		return appendBlocks(pos[0], pos[1:], stdin, stdout)
+	case "get":
+		if err := need(2, 2); err != nil {
+			return err
+		}
+		i, err := strconv.ParseUint(pos[1], 10, 64)
+		if err != nil {
+			return usageError{fmt.Sprintf("bad INDEX %q", pos[1])}
+		}
+		return get(pos[0], i, stdout)
+	case "info":
+		if err := need(1, 1); err != nil {
+			return err
+		}
+		return info(pos[0], *jsonOut, stdout)
+	case "verify":
+		if err := need(1, 1); err != nil {
+			return err
+		}
+		return verify(pos[0], stdout)
+	case "serve":
+		if err := need(1, 1); err != nil {
+			return err
+		}
+		if *listen == "" {
+			return usageError{"serve needs --listen ADDR"}
+		}
+		return serve(pos[0], *listen, *appendStdin, stdin, stdout, stderr)
+	case "clone":
+		if err := need(2, 2); err != nil {
+			return err
+		}
+		if *connect == "" {
+			return usageError{"clone needs --connect ADDR"}
+		}
+		key, err := hex.DecodeString(pos[0])
+		if err != nil || len(key) != 32 {
+			return usageError{fmt.Sprintf("bad KEY %q: want 64 hex digits", pos[0])}
+		}
+		var list []uint64
+		if *blocks != "" {
+			if list, err = parseBlocks(*blocks); err != nil {
+				return usageError{err.Error()}
+			}
+		}
+		return clone(key, pos[1], *connect, *sparse, list, *live, stdout, stderr)
+	}
+	return nil
+}
+
+// parse parses flags anywhere among the arguments and returns the others.
+func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
+// parseBlocks parses a list such as 0,5,10-20 (ranges inclusive).
+func parseBlocks(spec string) ([]uint64, error) {
+	const maxBlocks = 1 << 20
+	seen := map[uint64]bool{}
+	for _, part := range strings.Split(spec, ",") {
+		lo, hi, isRange := strings.Cut(part, "-")
+		a, err := strconv.ParseUint(lo, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("bad --blocks %q", spec)
+		}
+		b := a
+		if isRange {
+			if b, err = strconv.ParseUint(hi, 10, 64); err != nil || b < a {
+				return nil, fmt.Errorf("bad --blocks %q", spec)
+			}
+		}
+		if b-a >= maxBlocks || len(seen)+int(b-a) >= maxBlocks {
+			return nil, fmt.Errorf("--blocks %q names more than %d blocks", spec, maxBlocks)
+		}
+		for i := a; i <= b; i++ {
+			seen[i] = true
+		}
+	}
+	list := make([]uint64, 0, len(seen))
+	for i := range seen {
+		list = append(list, i)
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i] < list[j] })
+	return list, nil
+}
+
+// openExisting opens the feed in dir, which must hold one.
+func openExisting(dir string) (*core.Feed, error) {
+	if _, err := os.Stat(dir); err != nil {
+		return nil, fmt.Errorf("%s: no such directory", dir)
+	}
+	// a directory without a key file holds no feed: say so without
+	// creating anything in it
+	if _, err := os.Stat(filepath.Join(dir, "key")); err != nil {
+		return nil, fmt.Errorf("%s: no hypercore is stored here", dir)
+	}
+	f, err := core.OpenDir(dir, nil)
+	if errors.Is(err, core.ErrNoFeed) {
+		return nil, fmt.Errorf("%s: no hypercore is stored here", dir)
+	}
+	return f, err
+}
+
+func create(dir string, stdout io.Writer) error {
+	if _, err := os.Stat(dir); err == nil {
+		if f, err := core.OpenDir(dir, nil); err == nil {
+			f.Close()
+			return fmt.Errorf("%s already holds a hypercore", dir)
+		}
+	}
+	f, err := core.CreateDir(dir, nil)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = fmt.Fprintln(stdout, hex.EncodeToString(f.Key()))
+	return err
+}
+
+func appendBlocks(dir string, blocks []string, stdin io.Reader, stdout io.Writer) error {
+	f, err := openExisting(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if !f.Writable() {
+		return fmt.Errorf("%s: the feed is not writable (no secret key)", dir)
+	}
+	if len(blocks) > 0 {
+		bs := make([][]byte, len(blocks))
+		for i, b := range blocks {
+			bs[i] = []byte(b)
+		}
+		if _, err := f.Append(bs...); err != nil {
+			return err
+		}
+	} else if err := appendLines(f, stdin, 1000); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(stdout, f.Length())
+	return err
+}
+
+// appendLines appends each line of r (without its newline) as a block, up
+// to batch lines per append call.
+func appendLines(f *core.Feed, r io.Reader, batch int) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 8<<20)
+	var pending [][]byte
+	flush := func() error {
+		if len(pending) == 0 {
+			return nil
+		}
+		_, err := f.Append(pending...)
+		pending = pending[:0]
+		return err
+	}
+	for sc.Scan() {
+		pending = append(pending, append([]byte(nil), sc.Bytes()...))
+		if len(pending) >= batch {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("reading stdin: %w", err)
+	}
+	return flush()
+}
+
+func get(dir string, i uint64, stdout io.Writer) error {
+	f, err := openExisting(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if i >= f.Length() {
+		return fmt.Errorf("block %d out of range (length %d)", i, f.Length())
+	}
+	b, err := f.Get(i)
+	if err != nil {
+		return err
+	}
+	_, err = stdout.Write(b)
+	return err
+}
+
+func info(dir string, asJSON bool, stdout io.Writer) error {
+	f, err := openExisting(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	dk := f.DiscoveryKey()
+	v := struct {
+		Key          string `json:"key"`
+		DiscoveryKey string `json:"discoveryKey"`
+		Length       uint64 `json:"length"`
+		ByteLength   uint64 `json:"byteLength"`
+		Writable     bool   `json:"writable"`
+		Downloaded   uint64 `json:"downloaded"`
+	}{hex.EncodeToString(f.Key()), hex.EncodeToString(dk[:]), f.Length(), f.ByteLength(), f.Writable(), f.Downloaded(0, f.Length())}
+	if asJSON {
+		return json.NewEncoder(stdout).Encode(v)
+	}
+	_, err = fmt.Fprintf(stdout, "key:           %s\ndiscovery key: %s\nlength:        %d\nbyte length:   %d\nwritable:      %v\nblocks held:   %d\n",
+		v.Key, v.DiscoveryKey, v.Length, v.ByteLength, v.Writable, v.Downloaded)
+	return err
+}
+
+func verify(dir string, stdout io.Writer) error {
+	f, err := openExisting(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	rep, err := f.Check()
+	if rep.Invalid > 0 {
+		return fmt.Errorf("block %d does not verify (%d of %d stored blocks bad)", rep.FirstInvalid, rep.Invalid, rep.Invalid+rep.Valid)
+	}
+	if err != nil {
+		return fmt.Errorf("the latest signature does not verify: %w", err)
+	}
+	_, err = fmt.Fprintf(stdout, "ok %d blocks\n", rep.Valid)
+	return err
+}
+
+// signalContext is cancelled on SIGINT or SIGTERM.
+func signalContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}
+
+func serve(dir, addr string, appendStdin bool, stdin io.Reader, stdout, stderr io.Writer) error {
+	f, err := openExisting(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if appendStdin && !f.Writable() {
+		return fmt.Errorf("%s: --append-stdin needs a writable feed", dir)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signalContext()
+	defer stop()
+	if _, err := fmt.Fprintln(stdout, ln.Addr().String()); err != nil {
+		return err
+	}
+	if appendStdin {
+		go func() {
+			if err := appendLines(f, stdin, 1); err != nil {
+				fmt.Fprintf(stderr, "hypercore: %s\n", oneLine(err))
+			}
+		}()
+	}
+	go func() {
+		<-ctx.Done()
+		ln.Close()
+	}()
+	var wg sync.WaitGroup
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			return err
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer c.Close()
+			go func() { <-ctx.Done(); c.Close() }()
+			if err := f.Replicate(ctx, c, &core.ReplicateOptions{Live: true}); err != nil && ctx.Err() == nil {
+				fmt.Fprintf(stderr, "hypercore: peer %s: %s\n", c.RemoteAddr(), oneLine(err))
+			}
+		}()
+	}
+	wg.Wait()
+	return nil
+}
+
+func clone(key []byte, dir, addr string, sparse bool, blocks []uint64, live bool, stdout, stderr io.Writer) error {
+	if blocks != nil {
+		sparse = true
+	}
+	f, err := core.OpenDir(dir, &core.Options{Key: key, Sparse: sparse})
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	ctx, stop := signalContext()
+	defer stop()
+	c, err := (&net.Dialer{Timeout: 10 * time.Second}).DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	stopProgress := progress(f, stderr)
+	defer stopProgress()
+
+	switch {
+	case live:
+		sub := f.Subscribe()
+		defer sub.Close()
+		done := make(chan error, 1)
+		go func() { done <- f.Replicate(ctx, c, &core.ReplicateOptions{Initiator: true, Live: true}) }()
+		last := f.Length()
+		if last > 0 {
+			fmt.Fprintln(stdout, last)
+		}
+		for {
+			select {
+			case e := <-sub.C:
+				if e.Type == core.EventAppend && f.Length() > last {
+					last = f.Length()
+					fmt.Fprintln(stdout, last)
+				}
+			case err := <-done:
+				if ctx.Err() != nil {
+					return nil
+				}
+				if err == nil {
+					err = errors.New("the peer ended the connection")
+				}
+				return err
+			case <-ctx.Done():
+				return nil
+			}
+		}
+	case blocks != nil:
+		done := make(chan error, 1)
+		go func() { done <- f.Replicate(ctx, c, &core.ReplicateOptions{Initiator: true, Live: true}) }()
+		dl := make(chan error, 1)
+		go func() { dl <- f.DownloadBlocks(ctx, blocks) }()
+		select {
+		case err := <-dl:
+			if err != nil {
+				return err
+			}
+		case err := <-done:
+			if err == nil {
+				err = errors.New("the peer ended the connection")
+			}
+			return fmt.Errorf("before every block arrived: %w", err)
+		}
+	default:
+		// Replicate live (the peer may be live; a session that is not live
+		// would wait for it to end) until the peer's announced length is
+		// verified and, unless sparse, every block is here.
+		sub := f.Subscribe()
+		defer sub.Close()
+		done := make(chan error, 1)
+		go func() { done <- f.Replicate(ctx, c, &core.ReplicateOptions{Initiator: true, Live: true}) }()
+		var target uint64
+	wait:
+		for {
+			select {
+			case e := <-sub.C:
+				if e.Type == core.EventRemoteUpdate {
+					target = e.Index
+					break wait
+				}
+			case err := <-done:
+				if err == nil {
+					err = errors.New("the peer ended the connection")
+				}
+				return err
+			}
+		}
+		fetch := make(chan error, 1)
+		go func() {
+			if target > f.Length() {
+				if err := f.Update(ctx, target); err != nil {
+					fetch <- err
+					return
+				}
+			}
+			if sparse || f.Length() == 0 {
+				fetch <- nil
+				return
+			}
+			fetch <- f.Download(ctx, 0, f.Length())
+		}()
+		select {
+		case err := <-fetch:
+			if err != nil {
+				return err
+			}
+		case err := <-done:
+			if err == nil {
+				err = errors.New("the peer ended the connection")
+			}
+			return fmt.Errorf("with %d of %d blocks: %w", f.Downloaded(0, f.Length()), f.Length(), err)
+		}
+	}
+	_, err = fmt.Fprintln(stdout, f.Length())
+	return err
+}
+
+// progress draws a progress line on stderr while blocks download, when
+// stderr is a terminal; otherwise it prints nothing.
+func progress(f *core.Feed, stderr io.Writer) (stop func()) {
+	file, ok := stderr.(*os.File)
+	if !ok {
+		return func() {}
+	}
+	if st, err := file.Stat(); err != nil || st.Mode()&os.ModeCharDevice == 0 {
+		return func() {}
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		start := time.Now()
+		t := time.NewTicker(200 * time.Millisecond)
+		defer t.Stop()
+		draw := func() {
+			st := f.Stats()
+			rate := float64(st.DownloadedBytes) / time.Since(start).Seconds() / 1e6
+			fmt.Fprintf(file, "\r%d/%d blocks  %s  %.1f MB/s ", f.Downloaded(0, f.Length()), f.Length(), bytesString(st.DownloadedBytes), rate)
+		}
+		for {
+			select {
+			case <-t.C:
+				draw()
+			case <-done:
+				draw()
+				fmt.Fprintln(file)
+				return
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
+}
+
+func bytesString(n uint64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}

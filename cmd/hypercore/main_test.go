@@ -1,0 +1,284 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var bin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "hypercore-cli-")
+	if err != nil {
+		panic(err)
+	}
+	bin = filepath.Join(dir, "hypercore")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		os.Stderr.Write(out)
+		panic(err)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// hc runs the command and returns stdout, stderr and the exit status.
+func hc(t *testing.T, stdin string, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return out.String(), errb.String(), code
+}
+
+// ok runs a command that must succeed silently on stderr with this stdout.
+func ok(t *testing.T, stdin, want string, args ...string) string {
+	t.Helper()
+	out, errs, code := hc(t, stdin, args...)
+	if code != 0 || errs != "" {
+		t.Fatalf("hypercore %s: exit %d, stderr %q", strings.Join(args, " "), code, errs)
+	}
+	if want != "" && out != want {
+		t.Fatalf("hypercore %s printed %q, want %q", strings.Join(args, " "), out, want)
+	}
+	return out
+}
+
+// fails runs a command that must fail with this exit status and a
+// one-line error containing msg (plus the usage text for status 2).
+func fails(t *testing.T, code int, msg string, args ...string) {
+	t.Helper()
+	out, errs, got := hc(t, "", args...)
+	if got != code || out != "" {
+		t.Fatalf("hypercore %s: exit %d stdout %q; want exit %d and no stdout", strings.Join(args, " "), got, out, code)
+	}
+	first, _, _ := strings.Cut(errs, "\n")
+	if !strings.HasPrefix(first, "hypercore: ") || !strings.Contains(first, msg) {
+		t.Fatalf("hypercore %s: stderr %q, want a line with %q", strings.Join(args, " "), errs, msg)
+	}
+	if code == 1 && strings.Count(errs, "\n") != 1 {
+		t.Fatalf("hypercore %s: error is not one line: %q", strings.Join(args, " "), errs)
+	}
+}
+
+func TestCommands(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "feed")
+	key := ok(t, "", "", "create", dir)
+	if !regexp.MustCompile(`^[0-9a-f]{64}\n$`).MatchString(key) {
+		t.Fatalf("create printed %q", key)
+	}
+	key = strings.TrimSpace(key)
+	ok(t, "", "3\n", "append", dir, "a", "bb", "")
+	ok(t, "line one\nline two\n\nlast without newline", "7\n", "append", dir)
+	ok(t, "", "bb", "get", dir, "1")
+	ok(t, "", "", "get", dir, "2") // an empty block
+	ok(t, "", "line two", "get", dir, "4")
+	ok(t, "", "last without newline", "get", dir, "6")
+
+	var info map[string]any
+	if err := json.Unmarshal([]byte(ok(t, "", "", "info", dir, "--json")), &info); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"key": key, "length": 7.0, "byteLength": float64(3 + 8 + 8 + 0 + 20), "writable": true, "downloaded": 7.0}
+	for k, v := range want {
+		if info[k] != v {
+			t.Errorf("info %s = %v, want %v", k, info[k], v)
+		}
+	}
+	if dk, _ := info["discoveryKey"].(string); len(dk) != 64 {
+		t.Errorf("info discoveryKey = %v", info["discoveryKey"])
+	}
+	if len(info) != 6 {
+		t.Errorf("info has %d keys, want 6: %v", len(info), info)
+	}
+	text := ok(t, "", "", "info", dir)
+	for _, s := range []string{"key:           " + key, "length:        7", "writable:      true", "blocks held:   7"} {
+		if !strings.Contains(text, s) {
+			t.Errorf("info does not print %q:\n%s", s, text)
+		}
+	}
+	ok(t, "", "ok 7 blocks\n", "verify", dir)
+
+	// bad usage: exit 2
+	fails(t, 2, "no command")
+	fails(t, 2, "unknown command", "frobnicate")
+	fails(t, 2, "wrong number of arguments", "get", dir)
+	fails(t, 2, "bad INDEX", "get", dir, "x")
+	fails(t, 2, "does not take --json", "get", dir, "0", "--json")
+	fails(t, 2, "bad KEY", "clone", "xyz", dir+"2", "--connect", "127.0.0.1:1")
+	fails(t, 2, "bad KEY", "clone", key[:62], dir+"2", "--connect", "127.0.0.1:1")
+	fails(t, 2, "needs --connect", "clone", key, dir+"2")
+	fails(t, 2, "bad --blocks", "clone", key, dir+"2", "--connect", "127.0.0.1:1", "--blocks", "3-1")
+	fails(t, 2, "needs --listen", "serve", dir)
+	// failures: exit 1
+	fails(t, 1, "out of range", "get", dir, "7")
+	fails(t, 1, "no such directory", "get", filepath.Join(dir, "missing"), "0")
+	empty := t.TempDir()
+	fails(t, 1, "no hypercore is stored here", "info", empty)
+	if ents, _ := os.ReadDir(empty); len(ents) != 0 {
+		t.Fatalf("info of an empty directory left %d files in it", len(ents))
+	}
+	fails(t, 1, "already holds a hypercore", "create", dir)
+	if _, err := os.Stat(filepath.Join(dir, "..", "missing")); err == nil {
+		t.Fatal("a failed command created a directory")
+	}
+}
+
+// A corrupted data file: verify names the first bad block and exits 1,
+// and changes nothing (a second verify says the same).
+func TestVerifyCorrupt(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "feed")
+	ok(t, "", "", "create", dir)
+	ok(t, "", "4\n", "append", dir, "zero", "one", "two", "three")
+	data := filepath.Join(dir, "data")
+	b, _ := os.ReadFile(data)
+	b[len("zeroone")] ^= 1 // block 2
+	os.WriteFile(data, b, 0o644)
+	for i := 0; i < 2; i++ {
+		fails(t, 1, "block 2 does not verify", "verify", dir)
+	}
+	fails(t, 1, "block 2", "get", dir, "2")
+}
+
+// server runs hypercore serve and returns the address it listens on.
+func server(t *testing.T, stdin io.Reader, args ...string) (addr string, stop func() string) {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"serve"}, args...)...)
+	cmd.Stdin = stdin
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	out, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		cmd.Process.Kill()
+		t.Fatalf("serve printed no address: %v; stderr %s", err, errb.String())
+	}
+	stopped := false
+	stop = func() string {
+		if !stopped {
+			stopped = true
+			cmd.Process.Signal(syscall.SIGINT)
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("serve after SIGINT: %v; stderr %s", err, errb.String())
+				}
+			case <-time.After(10 * time.Second):
+				cmd.Process.Kill()
+				t.Error("serve did not stop on SIGINT")
+			}
+		}
+		return errb.String()
+	}
+	t.Cleanup(func() { stop() })
+	return strings.TrimSpace(line), stop
+}
+
+func TestServeClone(t *testing.T) {
+	base := t.TempDir()
+	w := filepath.Join(base, "w")
+	key := strings.TrimSpace(ok(t, "", "", "create", w))
+	var blocks []string
+	for i := 0; i < 300; i++ {
+		blocks = append(blocks, "block "+string(rune('a'+i%26)))
+	}
+	ok(t, "", "300\n", append([]string{"append", w}, blocks...)...)
+	addr, stop := server(t, nil, w, "--listen", "127.0.0.1:0")
+
+	full := filepath.Join(base, "full")
+	ok(t, "", "300\n", "clone", key, full, "--connect", addr)
+	ok(t, "", "ok 300 blocks\n", "verify", full)
+
+	sparse := filepath.Join(base, "sparse")
+	ok(t, "", "300\n", "clone", key, sparse, "--connect", addr, "--blocks", "0,5,10-12")
+	var info map[string]any
+	json.Unmarshal([]byte(ok(t, "", "", "info", sparse, "--json")), &info)
+	if info["downloaded"] != 5.0 || info["writable"] != false {
+		t.Fatalf("sparse clone info %v, want 5 blocks held, not writable", info)
+	}
+	ok(t, "", blocks[11], "get", sparse, "11")
+	fails(t, 1, "not available", "get", sparse, "1")
+	if errs := stop(); errs != "" {
+		t.Fatalf("serve wrote to stderr: %s", errs)
+	}
+	// the writer's directory is usable again once serve has stopped
+	ok(t, "", "301\n", "append", w, "after")
+}
+
+// serve --append-stdin appends each line while serving; clone --live
+// prints each new length.
+func TestServeAppendStdinLive(t *testing.T) {
+	base := t.TempDir()
+	w := filepath.Join(base, "w")
+	key := strings.TrimSpace(ok(t, "", "", "create", w))
+	pr, pw := io.Pipe()
+	addr, stop := server(t, pr, w, "--listen", "127.0.0.1:0", "--append-stdin")
+	pw.Write([]byte("first\n"))
+
+	clone := exec.Command(bin, "clone", key, filepath.Join(base, "c"), "--connect", addr, "--live")
+	out, _ := clone.StdoutPipe()
+	var errb bytes.Buffer
+	clone.Stderr = &errb
+	if err := clone.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan string, 100)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	next := func() string {
+		select {
+		case l := <-lines:
+			return l
+		case <-time.After(10 * time.Second):
+			t.Fatalf("clone --live printed nothing new; stderr %s", errb.String())
+		}
+		return ""
+	}
+	if l := next(); l != "1" {
+		t.Fatalf("first length line %q, want 1", l)
+	}
+	for i, line := range []string{"second", "third"} {
+		pw.Write([]byte(line + "\n"))
+		want := []string{"2", "3"}[i]
+		if l := next(); l != want {
+			t.Fatalf("length line %q, want %s", l, want)
+		}
+	}
+	pw.Close() // stdin ends; serve keeps serving
+	clone.Process.Signal(syscall.SIGINT)
+	if err := clone.Wait(); err != nil || errb.Len() > 0 {
+		t.Fatalf("clone --live after SIGINT: %v, stderr %q", err, errb.String())
+	}
+	if errs := stop(); errs != "" {
+		t.Fatalf("serve wrote to stderr: %s", errs)
+	}
+	ok(t, "", "third", "get", filepath.Join(base, "c"), "2")
+}

@@ -2,8 +2,10 @@ package core
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -171,5 +173,32 @@ func TestProofPut(t *testing.T) {
 	}
 	if r.Length() != 37 {
 		t.Fatalf("reader length %d, want 37 (the signed length)", r.Length())
+	}
+}
+
+// A tree file that claims a huge block size (a corrupted or hostile disk)
+// makes Get fail with ErrCorrupt, without allocating by the claim.
+func TestGetHugeClaimedSize(t *testing.T) {
+	dir := t.TempDir()
+	kp := testKeyPair(t)
+	f, err := CreateDir(dir, &Options{KeyPair: &kp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Append([]byte("one"), []byte("two"))
+	f.Close()
+	// node 0 is at 32 + 40·0 in the tree file: hash (32 bytes), then the
+	// size as uint64 big-endian
+	tree := filepath.Join(dir, "tree")
+	b, _ := os.ReadFile(tree)
+	binary.BigEndian.PutUint64(b[32+32:], 1<<46)
+	os.WriteFile(tree, b, 0o644)
+	f, err = OpenDir(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.Get(0); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("Get(0) = %v, want ErrCorrupt", err)
 	}
 }

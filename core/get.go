@@ -26,10 +26,20 @@ func (f *Feed) getLocked(i uint64) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	buf := make([]byte, leaf.Size)
-	if int64(off) < 0 || int64(off+leaf.Size) < 0 {
+	if int64(off) < 0 || int64(off+leaf.Size) < 0 || off+leaf.Size < off {
 		return nil, fmt.Errorf("%w: data: block %d at offset %d", ErrCorrupt, i, off)
 	}
+	// The size comes from the tree file: never make a large allocation by
+	// it before the data file is known to hold that many bytes (a small
+	// one is checked by the read).
+	if leaf.Size > 1<<16 {
+		if size, err := f.fData.Size(); err != nil {
+			return nil, err
+		} else if off+leaf.Size > uint64(size) {
+			return nil, fmt.Errorf("%w: data: block %d (%d bytes at %d) past the end of the file (%d bytes)", ErrCorrupt, i, leaf.Size, off, size)
+		}
+	}
+	buf := make([]byte, leaf.Size)
 	if n, err := f.fData.ReadAt(buf, int64(off)); n < len(buf) {
 		return nil, fmt.Errorf("%w: data: block %d cut short (%v)", ErrCorrupt, i, err)
 	}

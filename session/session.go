@@ -737,6 +737,12 @@ func (s *Session) SendRaw(channel uint64, m message.Message) error {
 	return s.send(message.AppendFrame(nil, channel, m))
 }
 
+// SendBytes sends b as plaintext stream bytes, encrypted like every frame
+// but not framed: b may hold any number of frames, part of one, or bytes
+// that are no frame at all. It is for tests that play a broken or hostile
+// peer; nothing else should need it.
+func (s *Session) SendBytes(b []byte) error { return s.send(append([]byte(nil), b...)) }
+
 // SendOptions sends session-level (channel 0) Options.
 func (s *Session) SendOptions(m *message.Options) error {
 	return s.send(message.AppendFrame(nil, 0, m))

@@ -163,7 +163,7 @@ func (nopHandler) Closed(*session.Channel, error)            {}
 // documents.
 func typed(err error) bool {
 	for _, e := range []error{session.ErrProtocol, session.ErrClosed, session.ErrTimeout, session.ErrBadCapability,
-		session.ErrChannelClosed, core.ErrInvalidProof, core.ErrMissingSignature, core.ErrRequestTimeout, core.ErrNotAvailable,
+		session.ErrChannelClosed, session.ErrTooManyChannels, session.ErrHandshake, core.ErrInvalidProof, core.ErrMissingSignature, core.ErrRequestTimeout, core.ErrNotAvailable,
 		core.ErrOutOfRange, core.ErrCorrupt} {
 		if errors.Is(err, e) {
 			return true

@@ -2,6 +2,8 @@ package core
 
 import (
 	"fmt"
+	"runtime"
+	"sync"
 
 	"github.com/hypercore-go/hypercore/merkle"
 )
@@ -61,8 +63,9 @@ func (f *Feed) appendLocked(blocks [][]byte) (uint64, error) {
 		node merkle.Node
 	}
 	var singles []single
-	for _, b := range blocks {
-		nodes = f.gen.AppendNext(nodes[:0], b)
+	leaves := leafHashes(blocks)
+	for i, b := range blocks {
+		nodes = f.gen.AppendLeaf(nodes[:0], leaves[i], uint64(len(b)))
 		for _, nd := range nodes {
 			if nd.Index >= 2*start && nd.Index-2*start < 2*n-1 {
 				encodeNode(run[40*(nd.Index-2*start):][:0], nd)
@@ -117,4 +120,32 @@ func (f *Feed) appendLocked(blocks [][]byte) (uint64, error) {
 		return start, err
 	}
 	return start, nil
+}
+
+// leafHashes hashes the blocks of an append, on every CPU when there are
+// enough of them to be worth it: leaf hashes are independent, and hashing
+// is most of an append's work.
+func leafHashes(blocks [][]byte) []merkle.Hash {
+	hashes := make([]merkle.Hash, len(blocks))
+	workers := min(runtime.GOMAXPROCS(0), len(blocks)/64)
+	if workers < 2 {
+		for i, b := range blocks {
+			hashes[i] = merkle.LeafHash(b)
+		}
+		return hashes
+	}
+	var wg sync.WaitGroup
+	per := (len(blocks) + workers - 1) / workers
+	for lo := 0; lo < len(blocks); lo += per {
+		hi := min(lo+per, len(blocks))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := lo; i < hi; i++ {
+				hashes[i] = merkle.LeafHash(blocks[i])
+			}
+		}()
+	}
+	wg.Wait()
+	return hashes
 }

@@ -28,7 +28,13 @@ func (g *Generator) Next(data []byte) []Node {
 
 // AppendNext is Next appending the new nodes to dst.
 func (g *Generator) AppendNext(dst []Node, data []byte) []Node {
-	leaf := LeafNode(g.blocks, data)
+	return g.AppendLeaf(dst, LeafHash(data), uint64(len(data)))
+}
+
+// AppendLeaf is AppendNext for a block whose leaf hash (LeafHash) is
+// already known, so that a caller may hash many blocks in parallel.
+func (g *Generator) AppendLeaf(dst []Node, hash Hash, size uint64) []Node {
+	leaf := Node{Index: 2 * g.blocks, Hash: hash, Size: size}
 	g.blocks++
 	g.roots = append(g.roots, leaf)
 	dst = append(dst, leaf)

@@ -1,0 +1,291 @@
+// Command bench runs every performance workload for Go and for the pinned
+// JS hypercore 9.12.0 in one run on this machine, and reports Go/JS ratios.
+//
+//	go run ./interop/cmd/bench [-runs 3] [-out bench-out] [-quick]
+//
+// Each workload runs -runs times per implementation, alternating Go and JS;
+// the median is reported. It prints a table, and writes to -out:
+// results.json (every run's raw numbers), results.md (the table as
+// Markdown, for BENCHMARKS.md) and chart.svg (the ratios as bars). -quick
+// runs smaller sizes, to try the command.
+//
+// The workloads (BENCHMARKS.md explains each):
+//
+//	append-1        disk append, 1 KiB blocks, one per call      blocks/s
+//	append-1000     disk append, 1 KiB blocks, 1000 per call     blocks/s
+//	replicate-1k    full clone of 100 000 × 1 KiB over TCP       blocks/s, peak RSS
+//	replicate-64k   full clone of 2 000 × 64 KiB over TCP        MB/s, peak RSS
+//	open            open a 1 000 000-block disk feed             ms
+//	get             random reads from that feed                  p50 µs
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"html"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/hypercore-go/hypercore/internal/jsref"
+)
+
+// workload is one row of the report.
+type workload struct {
+	Name, What, Unit string
+	Higher           bool // a higher value is better
+	Go, JS           []float64
+	GoRSS, JSRSS     []float64 // MB, for replication
+}
+
+func main() {
+	runs := flag.Int("runs", 3, "runs per workload and implementation")
+	out := flag.String("out", "bench-out", "directory for results.json, results.md and chart.svg")
+	quick := flag.Bool("quick", false, "small sizes, to try the command")
+	flag.Parse()
+	if err := run(*runs, *out, *quick); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(runs int, out string, quick bool) error {
+	env, _, err := jsref.Setup()
+	if err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp("", "hypercore-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	bins := map[string]string{}
+	for _, name := range []string{"appendbench", "replbench", "getbench"} {
+		bins[name] = filepath.Join(tmp, name)
+		cmd := exec.Command("go", "build", "-o", bins[name], "./interop/cmd/"+name)
+		cmd.Dir = env.Root
+		if b, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("go build %s: %v\n%s", name, err, b)
+		}
+	}
+	scale := func(n int) int {
+		if quick {
+			return max(n/20, 1)
+		}
+		return n
+	}
+	ctx := context.Background()
+	goRun := func(bin string, args ...string) (map[string]any, error) {
+		return jsonOut(exec.CommandContext(ctx, bins[bin], args...))
+	}
+	jsRun := func(script string, args ...string) (map[string]any, error) {
+		return jsonOut(env.Command(ctx, script, args...))
+	}
+
+	var ws []*workload
+	// appends
+	for _, a := range []struct {
+		name          string
+		blocks, batch int
+	}{{"append-1", scale(10000), 1}, {"append-1000", scale(200000), 1000}} {
+		w := &workload{Name: a.name, What: fmt.Sprintf("disk append, 1 KiB blocks, %d per call (%d blocks)", a.batch, a.blocks), Unit: "blocks/s", Higher: true}
+		for r := 0; r < runs; r++ {
+			dir := filepath.Join(tmp, fmt.Sprintf("%s-go-%d", a.name, r))
+			g, err := goRun("appendbench", "-dir", dir, "-blocks", fmt.Sprint(a.blocks), "-batch", fmt.Sprint(a.batch), "-size", "1024")
+			if err != nil {
+				return err
+			}
+			dir = filepath.Join(tmp, fmt.Sprintf("%s-js-%d", a.name, r))
+			j, err := jsRun("bench/append.js", dir, fmt.Sprint(a.blocks), fmt.Sprint(a.batch), "1024")
+			if err != nil {
+				return err
+			}
+			w.Go = append(w.Go, float64(a.blocks)/num(g, "seconds"))
+			w.JS = append(w.JS, float64(a.blocks)/num(j, "seconds"))
+		}
+		ws = append(ws, w)
+		progress(w)
+	}
+	// replication
+	for _, rp := range []struct {
+		name         string
+		blocks, size int
+		unit         string
+	}{{"replicate-1k", scale(100000), 1024, "blocks/s"}, {"replicate-64k", scale(2000), 65536, "MB/s"}} {
+		w := &workload{Name: rp.name, What: fmt.Sprintf("full clone over TCP loopback, %d × %d KiB", rp.blocks, rp.size/1024), Unit: rp.unit, Higher: true}
+		for r := 0; r < runs; r++ {
+			g, err := goRun("replbench", "-blocks", fmt.Sprint(rp.blocks), "-size", fmt.Sprint(rp.size))
+			if err != nil {
+				return err
+			}
+			j, err := jsRun("bench/replicate.js", fmt.Sprint(rp.blocks), fmt.Sprint(rp.size))
+			if err != nil {
+				return err
+			}
+			rate := func(m map[string]any) float64 {
+				if rp.unit == "MB/s" {
+					return float64(rp.blocks*rp.size) / num(m, "seconds") / 1e6
+				}
+				return float64(rp.blocks) / num(m, "seconds")
+			}
+			w.Go, w.JS = append(w.Go, rate(g)), append(w.JS, rate(j))
+			w.GoRSS, w.JSRSS = append(w.GoRSS, num(g, "maxrss_kb")/1024), append(w.JSRSS, num(j, "maxrss_kb")/1024)
+		}
+		ws = append(ws, w)
+		progress(w)
+	}
+	// open and random get, on one feed written by Go and read by both
+	feedDir := filepath.Join(tmp, "get-feed")
+	blocks := scale(1_000_000)
+	if _, err := exec.CommandContext(ctx, bins["getbench"], "-create", "-dir", feedDir, "-blocks", fmt.Sprint(blocks), "-size", "64").Output(); err != nil {
+		return fmt.Errorf("getbench -create: %w", err)
+	}
+	open := &workload{Name: "open", What: fmt.Sprintf("open a %d-block disk feed", blocks), Unit: "ms"}
+	get := &workload{Name: "get", What: fmt.Sprintf("random get from a %d-block disk feed, 64-byte blocks (median of 10 000)", blocks), Unit: "µs"}
+	for r := 0; r < runs; r++ {
+		g, err := goRun("getbench", "-dir", feedDir, "-gets", "10000")
+		if err != nil {
+			return err
+		}
+		j, err := jsRun("bench/get.js", feedDir, "10000")
+		if err != nil {
+			return err
+		}
+		open.Go, open.JS = append(open.Go, num(g, "openMs")), append(open.JS, num(j, "openMs"))
+		get.Go, get.JS = append(get.Go, num(g, "getP50Us")), append(get.JS, num(j, "getP50Us"))
+	}
+	ws = append(ws, open, get)
+	progress(open)
+	progress(get)
+
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	machine := fmt.Sprintf("%s/%s, %d CPUs, %s; %s", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), nodeVersion(env))
+	raw, _ := json.MarshalIndent(map[string]any{"date": time.Now().UTC().Format(time.RFC3339), "machine": machine, "runs": runs, "workloads": ws}, "", "  ")
+	if err := os.WriteFile(filepath.Join(out, "results.json"), append(raw, '\n'), 0o644); err != nil {
+		return err
+	}
+	md := markdown(ws, machine, runs)
+	if err := os.WriteFile(filepath.Join(out, "results.md"), []byte(md), 0o644); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(out, "chart.svg"), []byte(chart(ws)), 0o644); err != nil {
+		return err
+	}
+	fmt.Print("\n" + md)
+	fmt.Printf("\nwrote %s/results.json, results.md, chart.svg\n", out)
+	return nil
+}
+
+func jsonOut(cmd *exec.Cmd) (map[string]any, error) {
+	b, err := cmd.Output()
+	if err != nil {
+		msg := ""
+		if ee, ok := err.(*exec.ExitError); ok {
+			msg = string(ee.Stderr)
+		}
+		return nil, fmt.Errorf("%s: %v\n%s", strings.Join(cmd.Args, " "), err, msg)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("%s printed %q: %v", strings.Join(cmd.Args, " "), b, err)
+	}
+	return m, nil
+}
+
+func num(m map[string]any, k string) float64 { v, _ := m[k].(float64); return v }
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	return s[len(s)/2]
+}
+
+// ratio is how many times better Go is than JS (above 1: Go is better).
+func (w *workload) ratio() float64 {
+	g, j := median(w.Go), median(w.JS)
+	if w.Higher {
+		return g / j
+	}
+	return j / g
+}
+
+func progress(w *workload) {
+	fmt.Fprintf(os.Stderr, "%-14s go %10.1f  js %10.1f %-8s  %.2f×\n", w.Name, median(w.Go), median(w.JS), w.Unit, w.ratio())
+}
+
+func nodeVersion(env *jsref.Env) string {
+	b, err := exec.Command(env.Node, "--version").Output()
+	if err != nil {
+		return "node ?"
+	}
+	return "node " + strings.TrimSpace(string(b))
+}
+
+func markdown(ws []*workload, machine string, runs int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Machine: %s. Median of %d runs each.\n\n", machine, runs)
+	b.WriteString("| Workload | What | Go | JS | Unit | Go vs JS | Peak RSS Go / JS (MB) |\n|---|---|---|---|---|---|---|\n")
+	for _, w := range ws {
+		rss := ""
+		if len(w.GoRSS) > 0 {
+			rss = fmt.Sprintf("%.0f / %.0f", median(w.GoRSS), median(w.JSRSS))
+		}
+		better := "higher is better"
+		if !w.Higher {
+			better = "lower is better"
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s (%s) | **%.2f×** | %s |\n", w.Name, w.What, fmtNum(median(w.Go)), fmtNum(median(w.JS)), w.Unit, better, w.ratio(), rss)
+	}
+	b.WriteString("\n\"Go vs JS\" is how many times better Go did: its rate over JS's, or JS's time over Go's.\n")
+	return b.String()
+}
+
+func fmtNum(x float64) string {
+	if x >= 100 {
+		return fmt.Sprintf("%.0f", x)
+	}
+	return fmt.Sprintf("%.1f", x)
+}
+
+// chart draws the ratios as bars from the 1× line (JS) on a logarithmic
+// scale, so that 2× better and 2× worse are as long.
+func chart(ws []*workload) string {
+	const left, width, barH, gap = 130, 420, 22, 10
+	lo, hi := 0.5, 2.0
+	for _, w := range ws {
+		lo, hi = min(lo, w.ratio()/1.3), max(hi, w.ratio()*1.3)
+	}
+	x := func(r float64) int { return left + int((math.Log(r)-math.Log(lo))/(math.Log(hi)-math.Log(lo))*width) }
+	h := len(ws)*(barH+gap) + 50
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="12">`+"\n", left+width+70, h)
+	fmt.Fprintf(&b, `<text x="10" y="16" font-weight="bold">hypercore-go vs JS hypercore 9.12: times better (log scale; 1× = JS)</text>`+"\n")
+	x1 := x(1)
+	for i, w := range ws {
+		y := 30 + i*(barH+gap)
+		r := w.ratio()
+		from, to, color := x1, x(r), "#2a7ab0"
+		if r < 1 {
+			from, to, color = x(r), x1, "#c0504d"
+		}
+		fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="end">%s</text>`+"\n", left-8, y+barH/2+4, html.EscapeString(w.Name))
+		fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%d" height="%d" fill="%s"/>`+"\n", from, y, max(to-from, 1), barH, color)
+		fmt.Fprintf(&b, `<text x="%d" y="%d">%.2f×</text>`+"\n", max(to, x1)+6, y+barH/2+4, r)
+	}
+	fmt.Fprintf(&b, `<line x1="%d" y1="26" x2="%d" y2="%d" stroke="#333" stroke-dasharray="4 3"/>`+"\n", x1, x1, h-14)
+	fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle">1× (JS)</text>`+"\n", x1, h-2)
+	b.WriteString("</svg>\n")
+	return b.String()
+}

@@ -49,6 +49,8 @@ func (f *Feed) appendLocked(blocks [][]byte) (uint64, error) {
 	defer func() {
 		if !ok { // undo the generator so the next append starts from the stored state
 			f.gen = merkle.NewGenerator(oldRoots)
+			f.nodeCache = nil // nodes past the length may be written again
+			f.lastOffset.size = 0
 		}
 	}()
 
@@ -67,6 +69,7 @@ func (f *Feed) appendLocked(blocks [][]byte) (uint64, error) {
 	for i, b := range blocks {
 		nodes = f.gen.AppendLeaf(nodes[:0], leaves[i], uint64(len(b)))
 		for _, nd := range nodes {
+			f.cacheNode(nd)
 			if nd.Index >= 2*start && nd.Index-2*start < 2*n-1 {
 				encodeNode(run[40*(nd.Index-2*start):][:0], nd)
 				continue

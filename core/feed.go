@@ -114,6 +114,11 @@ type Feed struct {
 	closed bool
 	events events
 	repl   replState
+	// nodeCache holds tree nodes read from storage (nodeAt), by index.
+	nodeCache map[uint64]merkle.Node
+	// lastOffset is the data offset and size of the block dataOffset last
+	// found, so that the next block's offset is one addition.
+	lastOffset struct{ index, off, size uint64 }
 }
 
 // Create creates a new writable feed in st, or opens the one st holds if
@@ -410,6 +415,14 @@ func (f *Feed) Path() string {
 // nodeAt reads node i from the tree file; ok is false when it is not
 // stored (a blank entry or past the end of the file).
 func (f *Feed) nodeAt(i uint64) (n merkle.Node, ok bool, err error) {
+	// A node the tree bits do not mark is not stored (a node is written
+	// before its bit): no need to read.
+	if f.tree != nil && !f.tree.Get(i) {
+		return n, false, nil
+	}
+	if n, ok := f.nodeCache[i]; ok {
+		return n, true, nil
+	}
 	off, err := nodeOffset(i)
 	if err != nil {
 		return n, false, nil
@@ -428,8 +441,27 @@ func (f *Feed) nodeAt(i uint64) (n merkle.Node, ok bool, err error) {
 	if n.Size == 0 && n.Hash == (merkle.Hash{}) {
 		return n, false, nil
 	}
+	f.cacheNode(n)
 	return n, true, nil
 }
+
+// cacheNode remembers a node read from or written to the tree file.
+// Stored nodes never change, so they are cached: the data offset of a
+// block sums the same few roots of large subtrees again and again, and a
+// proof repeats the nodes of the previous one.
+func (f *Feed) cacheNode(n merkle.Node) {
+	if n.Index&1 == 0 {
+		return // a leaf is read for its own block, about once
+	}
+	if len(f.nodeCache) >= maxCachedNodes || f.nodeCache == nil {
+		f.nodeCache = make(map[uint64]merkle.Node, 1024)
+	}
+	f.nodeCache[n.Index] = n
+}
+
+// maxCachedNodes bounds the node cache of parent nodes (about 7 MiB,
+// enough for every parent of a 128k-block feed); a full cache starts over.
+const maxCachedNodes = 1 << 17
 
 // node reads a node the tree bits say is stored; missing is corruption.
 func (f *Feed) node(i uint64) (merkle.Node, error) {

@@ -79,6 +79,16 @@ func (f *Feed) dataOffset(i uint64, extra []merkle.Node) (uint64, merkle.Node, e
 		}
 		return n, nil
 	}
+	// Reading in order, the offset is the previous block's plus its size.
+	if last := f.lastOffset; last.size > 0 && last.index+1 == i {
+		leaf, err := find(2 * i)
+		if err != nil {
+			return 0, leaf, err
+		}
+		off := last.off + last.size
+		f.lastOffset = struct{ index, off, size uint64 }{i, off, leaf.Size}
+		return off, leaf, nil
+	}
 	roots, _ := flattree.FullRoots(2 * i)
 	var off uint64
 	for _, r := range roots {
@@ -89,6 +99,9 @@ func (f *Feed) dataOffset(i uint64, extra []merkle.Node) (uint64, merkle.Node, e
 		off += n.Size
 	}
 	leaf, err := find(2 * i)
+	if err == nil {
+		f.lastOffset = struct{ index, off, size uint64 }{i, off, leaf.Size}
+	}
 	return off, leaf, err
 }
 

@@ -2,11 +2,11 @@
 // interop/bench-replicate, which runs the same workloads in JS
 // (interop/js/bench/replicate.js).
 //
-//	replbench -blocks N -size BYTES
+//	replbench -blocks N -size BYTES [-dir DIR]
 //
-// One process holds a writer with N blocks of BYTES bytes (in memory,
-// appended in batches of 1000 before the clock starts) and a reader that is
-// not sparse; the reader dials the writer on 127.0.0.1 and the clock runs
+// One process holds a writer with N blocks of BYTES bytes (appended in
+// batches of 1000 before the clock starts) and a reader that is not sparse,
+// both in memory, or with -dir in DIR/writer and DIR/reader on disk; the reader dials the writer on 127.0.0.1 and the clock runs
 // until the reader's session ends with every block stored. It prints one
 // JSON line: {"impl":"go","blocks":N,"size":S,"seconds":T,"maxrss_kb":K},
 // where maxrss_kb is the process's peak resident set (getrusage).
@@ -19,6 +19,8 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -30,20 +32,35 @@ import (
 func main() {
 	blocks := flag.Int("blocks", 100000, "blocks in the feed")
 	size := flag.Int("size", 1024, "block size in bytes")
+	dir := flag.String("dir", "", "keep both feeds on disk under this directory (default: memory)")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the clone to this file")
 	flag.Parse()
+	profile = *cpuprofile
 	if *blocks < 1 || *size < 1 {
 		fmt.Fprintln(os.Stderr, "usage: replbench [-blocks N] [-size BYTES]")
 		os.Exit(2)
 	}
-	if err := run(*blocks, *size); err != nil {
+	if err := run(*blocks, *size, *dir); err != nil {
 		fmt.Fprintln(os.Stderr, "replbench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(blocks, size int) error {
+var profile string
+
+func run(blocks, size int, dir string) error {
 	kp, _ := merkle.NewKeyPairFromSeed(make([]byte, 32))
-	w, err := core.Create(storage.NewMemory(), &core.Options{KeyPair: &kp})
+	var wst, rst storage.Storage = storage.NewMemory(), storage.NewMemory()
+	if dir != "" {
+		var err error
+		if wst, err = storage.OpenDir(filepath.Join(dir, "writer")); err != nil {
+			return err
+		}
+		if rst, err = storage.OpenDir(filepath.Join(dir, "reader")); err != nil {
+			return err
+		}
+	}
+	w, err := core.Create(wst, &core.Options{KeyPair: &kp})
 	if err != nil {
 		return err
 	}
@@ -60,7 +77,7 @@ func run(blocks, size int) error {
 			return err
 		}
 	}
-	r, err := core.Open(storage.NewMemory(), &core.Options{Key: w.Key()})
+	r, err := core.Open(rst, &core.Options{Key: w.Key()})
 	if err != nil {
 		return err
 	}
@@ -79,6 +96,15 @@ func run(blocks, size int) error {
 		w.Replicate(ctx, c, nil)
 	}()
 
+	if profile != "" {
+		pf, err := os.Create(profile)
+		if err != nil {
+			return err
+		}
+		defer pf.Close()
+		pprof.StartCPUProfile(pf)
+		defer pprof.StopCPUProfile()
+	}
 	start := time.Now()
 	c, err := net.Dial("tcp", ln.Addr().String())
 	if err != nil {

@@ -2,11 +2,11 @@
 // Times a full clone over TCP loopback with hypercore 9.12.0, for
 // interop/bench-replicate (the Go side is interop/cmd/replbench).
 //
-//   node bench/replicate.js BLOCKS SIZE
+//   node bench/replicate.js BLOCKS SIZE [DIR]
 //
-// One process holds a writer with BLOCKS blocks of SIZE bytes (in memory,
-// appended in batches of 1000 before the clock starts) and a reader that is
-// not sparse; the reader dials the writer on 127.0.0.1 and the clock runs
+// One process holds a writer with BLOCKS blocks of SIZE bytes (appended in
+// batches of 1000 before the clock starts) and a reader that is not sparse,
+// both in memory, or with DIR in DIR/writer and DIR/reader on disk; the reader dials the writer on 127.0.0.1 and the clock runs
 // until the reader's stream closes with every block stored. Prints
 // {"impl":"js","blocks":N,"size":S,"seconds":T,"maxrss_kb":K}.
 
@@ -15,11 +15,12 @@ const Hypercore = require('hypercore')
 const ram = require('random-access-memory')
 const crypto = require('hypercore-crypto')
 
-const [blocksArg, sizeArg] = process.argv.slice(2)
+const [blocksArg, sizeArg, dir] = process.argv.slice(2)
+const storageOf = (name) => dir ? require('path').join(dir, name) : ram
 const blocks = Number(blocksArg)
 const size = Number(sizeArg)
 const kp = crypto.keyPair(Buffer.alloc(32))
-const w = new Hypercore(ram, kp.publicKey, { secretKey: kp.secretKey })
+const w = new Hypercore(storageOf('writer'), kp.publicKey, { secretKey: kp.secretKey })
 
 function appendAll (cb) {
   let n = 0
@@ -41,7 +42,7 @@ w.ready((err) => {
   if (err) throw err
   appendAll((err) => {
     if (err) throw err
-    const r = new Hypercore(ram, w.key)
+    const r = new Hypercore(storageOf('reader'), w.key)
     r.ready((err) => {
       if (err) throw err
       const server = net.createServer((socket) => {

@@ -116,6 +116,7 @@ type Feed struct {
 	repl   replState
 	// nodeCache holds tree nodes read from storage (nodeAt), by index.
 	nodeCache map[uint64]merkle.Node
+	nodeBuf   [40]byte
 	// lastOffset is the data offset and size of the block dataOffset last
 	// found, so that the next block's offset is one addition.
 	lastOffset struct{ index, off, size uint64 }
@@ -427,8 +428,8 @@ func (f *Feed) nodeAt(i uint64) (n merkle.Node, ok bool, err error) {
 	if err != nil {
 		return n, false, nil
 	}
-	var buf [40]byte
-	m, err := f.fTree.ReadAt(buf[:], off)
+	buf := f.nodeBuf[:] // the feed's, under its lock: no allocation per read
+	m, err := f.fTree.ReadAt(buf, off)
 	if err != nil && err != io.EOF {
 		return n, false, err
 	}

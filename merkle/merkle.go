@@ -16,7 +16,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
+	"sync"
 
 	"golang.org/x/crypto/blake2b"
 
@@ -58,10 +60,12 @@ var (
 //
 //	BLAKE2b-256(0x00 ‖ uint64be(len(data)) ‖ data)
 func LeafHash(data []byte) Hash {
-	var hdr [9]byte
-	hdr[0] = leafType
-	binary.BigEndian.PutUint64(hdr[1:], uint64(len(data)))
-	return sum(hdr[:], data)
+	hs := hashers.Get().(*hasher)
+	hs.buf[0] = leafType
+	binary.BigEndian.PutUint64(hs.buf[1:], uint64(len(data)))
+	out := hs.sum(hs.buf[:9], data)
+	hashers.Put(hs)
+	return out
 }
 
 // LeafNode is the leaf node of block index with its data.
@@ -77,12 +81,15 @@ func ParentHash(a, b Node) Hash {
 	if a.Index > b.Index {
 		a, b = b, a
 	}
-	var buf [1 + 8 + 32 + 32]byte
+	hs := hashers.Get().(*hasher)
+	buf := hs.buf[:1+8+32+32]
 	buf[0] = parentType
 	binary.BigEndian.PutUint64(buf[1:], a.Size+b.Size)
 	copy(buf[9:], a.Hash[:])
 	copy(buf[41:], b.Hash[:])
-	return sum(buf[:])
+	out := hs.sum(buf, nil)
+	hashers.Put(hs)
+	return out
 }
 
 // ParentNode is the parent of siblings a and b.
@@ -129,6 +136,31 @@ func sum(parts ...[]byte) Hash {
 	h.Sum(out[:0])
 	return out
 }
+
+// hasher is a reusable BLAKE2b-256 state with room for a node's header:
+// a feed hashes every block and node, and pooling them saves three
+// allocations a hash.
+type hasher struct {
+	h   hash.Hash
+	buf [128]byte
+}
+
+// sum hashes a ‖ b (b may be nil), a and b not aliasing hs.buf past len(a).
+func (hs *hasher) sum(a, b []byte) Hash {
+	hs.h.Reset()
+	hs.h.Write(a)
+	if b != nil {
+		hs.h.Write(b)
+	}
+	var out Hash
+	copy(out[:], hs.h.Sum(hs.buf[len(a):len(a)]))
+	return out
+}
+
+var hashers = sync.Pool{New: func() any {
+	h, _ := blake2b.New256(nil)
+	return &hasher{h: h}
+}}
 
 // KeyPair is a feed's Ed25519 key pair. SecretKey is the 64-byte libsodium
 // layout, seed ‖ public key, which is also Go's ed25519.PrivateKey.

@@ -459,7 +459,13 @@ type Request struct {
 // NewRequest returns a Request with all four fields set, as hypercore sends
 // it.
 func NewRequest(index, bytes uint64, hash bool, nodes uint64) *Request {
-	return &Request{Index: index, Bytes: &bytes, Hash: &hash, Nodes: &nodes}
+	r := &struct {
+		m            Request
+		bytes, nodes uint64
+		hash         bool
+	}{bytes: bytes, nodes: nodes, hash: hash}
+	r.m = Request{Index: index, Bytes: &r.bytes, Hash: &r.hash, Nodes: &r.nodes}
+	return &r.m
 }
 
 func (*Request) Type() Type { return TypeRequest }
@@ -509,7 +515,13 @@ func (m *Request) AppendBody(b []byte) []byte {
 }
 
 func decodeRequest(body []byte) (*Request, error) {
-	m := new(Request)
+	// one allocation for the message and its optional fields
+	r := new(struct {
+		m            Request
+		bytes, nodes uint64
+		hash         bool
+	})
+	m := &r.m
 	d := decoder{msg: "Request", b: body}
 	found := false
 	for {
@@ -523,23 +535,21 @@ func decodeRequest(body []byte) (*Request, error) {
 			}
 			return m, nil
 		}
-		var u uint64
-		var v bool
 		switch num {
 		case 1:
 			m.Index, err = d.uint64(num, typ)
 			found = true
 		case 2:
-			if u, err = d.uint64(num, typ); err == nil {
-				m.Bytes = &u
+			if r.bytes, err = d.uint64(num, typ); err == nil {
+				m.Bytes = &r.bytes
 			}
 		case 3:
-			if v, err = d.bool(num, typ); err == nil {
-				m.Hash = &v
+			if r.hash, err = d.bool(num, typ); err == nil {
+				m.Hash = &r.hash
 			}
 		case 4:
-			if u, err = d.uint64(num, typ); err == nil {
-				m.Nodes = &u
+			if r.nodes, err = d.uint64(num, typ); err == nil {
+				m.Nodes = &r.nodes
 			}
 		default:
 			err = d.skip(num, typ)

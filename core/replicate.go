@@ -151,8 +151,17 @@ func (p *Peer) RemoteLength() uint64 {
 	return p.remoteLength
 }
 
-// RemotePublicKey returns the peer's Noise static key.
-func (p *Peer) RemotePublicKey() [32]byte { return p.ch.Session().RemotePublicKey() }
+// RemotePublicKey returns the peer's Noise static key (zero before the
+// peer's channel has seen its first event).
+func (p *Peer) RemotePublicKey() [32]byte {
+	p.feed.mu.Lock()
+	ch := p.ch
+	p.feed.mu.Unlock()
+	if ch == nil {
+		return [32]byte{}
+	}
+	return ch.Session().RemotePublicKey()
+}
 
 func (p *Peer) send(m message.Message) {
 	ch := p.ch

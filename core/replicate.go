@@ -50,7 +50,8 @@ type replState struct {
 	syncedOnce bool
 	stats      Stats
 	noiseKey   *session.KeyPair
-	out        []func() // run after unlocking
+	out        []pending // run after unlocking
+	spareOut   []pending // an out array for reuse
 }
 
 // Stats counts what a feed or a peer transferred.
@@ -88,16 +89,37 @@ func (f *Feed) repl0() *replState {
 }
 
 // later queues fn to run after the feed's mutex is released.
-func (f *Feed) later(fn func()) { f.repl.out = append(f.repl.out, fn) }
+func (f *Feed) later(fn func()) { f.repl.out = append(f.repl.out, pending{fn: fn}) }
 
 // unlock releases the feed's mutex and runs what was queued.
 func (f *Feed) unlock() {
 	out := f.repl.out
-	f.repl.out = nil
+	f.repl.out = f.repl.spareOut[:0]
+	f.repl.spareOut = nil
 	f.mu.Unlock()
-	for _, fn := range out {
-		fn()
+	for _, o := range out {
+		if o.fn != nil {
+			o.fn()
+		} else {
+			o.ch.Send(o.m)
+		}
 	}
+	if cap(out) <= 64 {
+		clear(out)
+		f.mu.Lock()
+		if f.repl.spareOut == nil {
+			f.repl.spareOut = out[:0]
+		}
+		f.mu.Unlock()
+	}
+}
+
+// pending is what runs once the feed's mutex is released, in order: a
+// message to send (fn nil) or a function.
+type pending struct {
+	fn func()
+	ch *session.Channel
+	m  message.Message
 }
 
 // Peer is a remote peer replicating a feed over a session channel.
@@ -168,7 +190,8 @@ func (p *Peer) send(m message.Message) {
 	if ch == nil {
 		return
 	}
-	p.feed.later(func() { ch.Send(m) })
+	f := p.feed
+	f.repl.out = append(f.repl.out, pending{ch: ch, m: m})
 }
 
 // destroy ends the peer's whole session with err, as JS destroys the
@@ -460,8 +483,15 @@ func (p *Peer) onRequest(m *message.Request) {
 		p.updateEnd()
 	}
 	d := &message.Data{Index: index, Value: value, Signature: proof.Signature}
-	for _, n := range proof.Nodes {
-		d.Nodes = append(d.Nodes, message.Node{Index: n.Index, Hash: append([]byte(nil), n.Hash[:]...), Size: n.Size})
+	if len(proof.Nodes) > 0 {
+		// one array for the message's nodes and one for their hashes
+		d.Nodes = make([]message.Node, len(proof.Nodes))
+		hashes := make([]byte, 32*len(proof.Nodes))
+		for k, n := range proof.Nodes {
+			h := hashes[32*k : 32*k+32 : 32*k+32]
+			copy(h, n.Hash[:])
+			d.Nodes[k] = message.Node{Index: n.Index, Hash: h, Size: n.Size}
+		}
 	}
 	p.send(d)
 }

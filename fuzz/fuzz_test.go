@@ -162,7 +162,7 @@ func (nopHandler) Closed(*session.Channel, error)            {}
 // typed reports whether err is one of the errors a session or replication
 // documents.
 func typed(err error) bool {
-	for _, e := range []error{session.ErrProtocol, session.ErrClosed, session.ErrTimeout, session.ErrBadCapability,
+	for _, e := range []error{session.ErrProtocol, session.ErrConnection, session.ErrClosed, session.ErrTimeout, session.ErrBadCapability,
 		session.ErrChannelClosed, session.ErrTooManyChannels, session.ErrHandshake, core.ErrInvalidProof, core.ErrMissingSignature, core.ErrRequestTimeout, core.ErrNotAvailable,
 		core.ErrOutOfRange, core.ErrCorrupt} {
 		if errors.Is(err, e) {

@@ -53,6 +53,10 @@ var (
 	// ErrProtocol is returned when the peer sends a frame or message that
 	// does not decode; it wraps the message package's error.
 	ErrProtocol = errors.New("session: protocol error")
+	// ErrConnection is returned when reading from or writing to the
+	// connection fails (the peer reset or closed it mid-stream); it wraps
+	// the connection's error.
+	ErrConnection = errors.New("session: connection failed")
 )
 
 // Defaults (spec/session.md, "Keep-alive and timeouts").
@@ -398,7 +402,7 @@ func (s *Session) writer() {
 				}
 				return
 			}
-			s.fail(fmt.Errorf("session: write: %w", err))
+			s.fail(fmt.Errorf("%w: write: %w", ErrConnection, err))
 			return
 		}
 		s.mu.Lock()
@@ -461,10 +465,12 @@ func (s *Session) Run(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, func() { s.fail(ctx.Err()) })
 	defer stop()
 	var err error
+	readErr := false // err came from reading the connection
 	for {
 		var f message.Frame
 		f, err = s.frames.Next()
 		if err != nil {
+			readErr = true
 			break
 		}
 		if err = s.dispatch(f); err != nil {
@@ -485,6 +491,8 @@ func (s *Session) Run(ctx context.Context) error {
 	case errors.Is(err, message.ErrTruncated) || errors.Is(err, message.ErrFrameTooLarge) ||
 		errors.Is(err, message.ErrVarintOverflow) || errors.Is(err, message.ErrInvalidFrame):
 		err = fmt.Errorf("%w: %w", ErrProtocol, err)
+	case readErr:
+		err = fmt.Errorf("%w: read: %w", ErrConnection, err)
 	}
 	if err != nil {
 		s.fail(err)

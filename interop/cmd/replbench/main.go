@@ -5,9 +5,11 @@
 //	replbench -blocks N -size BYTES [-dir DIR]
 //
 // One process holds a writer with N blocks of BYTES bytes (appended in
-// batches of 1000 before the clock starts) and a reader that is not sparse,
-// both in memory, or with -dir in DIR/writer and DIR/reader on disk; the reader dials the writer on 127.0.0.1 and the clock runs
-// until the reader's session ends with every block stored. It prints one
+// calls of at most 1000 blocks and 1 MiB before the clock starts, so that
+// the data is never held at once) and a reader that is not sparse, both in
+// memory, or with -dir in DIR/writer and DIR/reader on disk. The reader
+// dials the writer on 127.0.0.1 and the clock runs until the reader's
+// session ends with every block stored. It prints one
 // JSON line: {"impl":"go","blocks":N,"size":S,"seconds":T,"maxrss_kb":K},
 // where maxrss_kb is the process's peak resident set (getrusage).
 package main
@@ -66,7 +68,7 @@ func run(blocks, size int, dir string) error {
 	}
 	for n := 0; n < blocks; {
 		var call [][]byte
-		for ; len(call) < 1000 && n < blocks; n++ {
+		for ; len(call) < min(1000, max(1, 1<<20/size)) && n < blocks; n++ {
 			b := make([]byte, size)
 			for k := range b {
 				b[k] = byte(n + k)

@@ -5,9 +5,11 @@
 //   node bench/replicate.js BLOCKS SIZE [DIR]
 //
 // One process holds a writer with BLOCKS blocks of SIZE bytes (appended in
-// batches of 1000 before the clock starts) and a reader that is not sparse,
-// both in memory, or with DIR in DIR/writer and DIR/reader on disk; the reader dials the writer on 127.0.0.1 and the clock runs
-// until the reader's stream closes with every block stored. Prints
+// calls of at most 1000 blocks and 1 MiB before the clock starts, so that
+// the data is never held at once) and a reader that is not sparse, both in
+// memory, or with DIR in DIR/writer and DIR/reader on disk. The reader dials
+// the writer on 127.0.0.1 and the clock runs until the reader's stream
+// closes with every block stored. Prints
 // {"impl":"js","blocks":N,"size":S,"seconds":T,"maxrss_kb":K}.
 
 const net = require('net')
@@ -28,7 +30,7 @@ function appendAll (cb) {
     if (err) return cb(err)
     if (n >= blocks) return cb(null)
     const call = []
-    for (; call.length < 1000 && n < blocks; n++) {
+    for (; call.length < Math.min(1000, Math.max(1, Math.floor(1048576 / size))) && n < blocks; n++) {
       const b = Buffer.alloc(size)
       for (let k = 0; k < size; k++) b[k] = (n + k) & 255
       call.push(b)

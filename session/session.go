@@ -141,12 +141,11 @@ type Session struct {
 	closed    bool
 	finalized bool
 	endedByUs bool // we closed a connection without half-close after finalizing
-	// awaiting holds channels this side closed while the remote had them
-	// open, until the remote's Close arrives.
-	awaiting map[*Channel]bool
-	byDK     map[string]*Channel
-	local    []*Channel // by local id; index 0 unused
-	remote   map[uint64]*Channel
+	byDK      map[string]*Channel
+	local     []*Channel // by local id; index 0 unused
+	// remote maps the remote's channel ids to channels until the remote's
+	// Close, also for channels this side has closed already
+	remote map[uint64]*Channel
 }
 
 // Channel is one feed replicated over a session.
@@ -425,7 +424,7 @@ func (s *Session) finalizeNow() bool {
 	if _, ok := s.conn.(interface{ CloseWrite() error }); ok {
 		return true
 	}
-	return len(s.awaiting) == 0 && len(s.remote) == 0
+	return len(s.remote) == 0
 }
 
 // watchdog sends keep-alives and enforces the receive timeout.
@@ -624,16 +623,13 @@ func (s *Session) onClose(id uint64, m *message.Close) {
 	ch := s.remote[id]
 	if ch != nil {
 		delete(s.remote, id)
+		s.cond.Broadcast() // the writer may now end the connection
 	} else if m.DiscoveryKey != nil {
 		ch = s.byDK[string(m.DiscoveryKey)]
 	}
 	if ch == nil {
 		s.mu.Unlock()
 		return
-	}
-	if s.awaiting[ch] {
-		delete(s.awaiting, ch)
-		s.cond.Broadcast() // the writer may now end the connection
 	}
 	ch.remoteOpen = false
 	wasOpen := ch.localID != 0
@@ -796,12 +792,7 @@ func (ch *Channel) Close() error {
 	s.local[ch.localID] = nil
 	ch.localID = 0
 	ch.opened = false
-	if ch.remoteOpen {
-		if s.awaiting == nil {
-			s.awaiting = map[*Channel]bool{}
-		}
-		s.awaiting[ch] = true // until the remote's Close
-	}
+	// ch stays in s.remote until the remote's Close (finalizeNow)
 	if s.byDK[string(ch.discoveryKey)] == ch {
 		delete(s.byDK, string(ch.discoveryKey))
 	}

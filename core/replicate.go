@@ -51,7 +51,6 @@ type replState struct {
 	stats      Stats
 	noiseKey   *session.KeyPair
 	out        []pending // run after unlocking
-	spareOut   []pending // an out array for reuse
 }
 
 // Stats counts what a feed or a peer transferred.
@@ -94,8 +93,7 @@ func (f *Feed) later(fn func()) { f.repl.out = append(f.repl.out, pending{fn: fn
 // unlock releases the feed's mutex and runs what was queued.
 func (f *Feed) unlock() {
 	out := f.repl.out
-	f.repl.out = f.repl.spareOut[:0]
-	f.repl.spareOut = nil
+	f.repl.out = nil
 	f.mu.Unlock()
 	for _, o := range out {
 		if o.fn != nil {
@@ -103,14 +101,6 @@ func (f *Feed) unlock() {
 		} else {
 			o.ch.Send(o.m)
 		}
-	}
-	if cap(out) <= 64 {
-		clear(out)
-		f.mu.Lock()
-		if f.repl.spareOut == nil {
-			f.repl.spareOut = out[:0]
-		}
-		f.mu.Unlock()
 	}
 }
 

@@ -50,7 +50,6 @@ func (f *Feed) appendLocked(blocks [][]byte) (uint64, error) {
 		if !ok { // undo the generator so the next append starts from the stored state
 			f.gen = merkle.NewGenerator(oldRoots)
 			f.nodeCache = nil // nodes past the length may be written again
-			f.lastOffset.size = 0
 		}
 	}()
 

@@ -119,8 +119,11 @@ type Feed struct {
 	nodeBuf   [40]byte
 	// lastOffset is the data offset and size of the block dataOffset last
 	// found, so that the next block's offset is one addition.
-	lastOffset struct{ index, off, size uint64 }
+	lastOffset blockOffset
 }
+
+// blockOffset is where block index starts in the data file, and its size.
+type blockOffset struct{ index, off, size uint64 }
 
 // Create creates a new writable feed in st, or opens the one st holds if
 // it was created with the same key pair. A storage holding another feed is

@@ -86,7 +86,7 @@ func (f *Feed) dataOffset(i uint64, extra []merkle.Node) (uint64, merkle.Node, e
 			return 0, leaf, err
 		}
 		off := last.off + last.size
-		f.lastOffset = struct{ index, off, size uint64 }{i, off, leaf.Size}
+		f.lastOffset = blockOffset{i, off, leaf.Size}
 		return off, leaf, nil
 	}
 	roots, _ := flattree.FullRoots(2 * i)
@@ -100,7 +100,7 @@ func (f *Feed) dataOffset(i uint64, extra []merkle.Node) (uint64, merkle.Node, e
 	}
 	leaf, err := find(2 * i)
 	if err == nil {
-		f.lastOffset = struct{ index, off, size uint64 }{i, off, leaf.Size}
+		f.lastOffset = blockOffset{i, off, leaf.Size}
 	}
 	return off, leaf, err
 }

@@ -127,16 +127,6 @@ func Signable(roots []Node, length uint64) [40]byte {
 	return s
 }
 
-func sum(parts ...[]byte) Hash {
-	h, _ := blake2b.New256(nil)
-	for _, p := range parts {
-		h.Write(p)
-	}
-	var out Hash
-	h.Sum(out[:0])
-	return out
-}
-
 // hasher is a reusable BLAKE2b-256 state with room for a node's header:
 // a feed hashes every block and node, and pooling them saves three
 // allocations a hash.

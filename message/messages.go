@@ -459,13 +459,17 @@ type Request struct {
 // NewRequest returns a Request with all four fields set, as hypercore sends
 // it.
 func NewRequest(index, bytes uint64, hash bool, nodes uint64) *Request {
-	r := &struct {
-		m            Request
-		bytes, nodes uint64
-		hash         bool
-	}{bytes: bytes, nodes: nodes, hash: hash}
+	r := &requestBox{bytes: bytes, nodes: nodes, hash: hash}
 	r.m = Request{Index: index, Bytes: &r.bytes, Hash: &r.hash, Nodes: &r.nodes}
 	return &r.m
+}
+
+// requestBox holds a Request and the values its optional fields point to,
+// so that building or decoding one is a single allocation.
+type requestBox struct {
+	m            Request
+	bytes, nodes uint64
+	hash         bool
 }
 
 func (*Request) Type() Type { return TypeRequest }
@@ -515,12 +519,7 @@ func (m *Request) AppendBody(b []byte) []byte {
 }
 
 func decodeRequest(body []byte) (*Request, error) {
-	// one allocation for the message and its optional fields
-	r := new(struct {
-		m            Request
-		bytes, nodes uint64
-		hash         bool
-	})
+	r := new(requestBox)
 	m := &r.m
 	d := decoder{msg: "Request", b: body}
 	found := false

@@ -535,8 +535,18 @@ func (f *Feed) syncBitfield() error {
 			}
 		}
 	}
-	for _, w := range f.bits.TakeUpdates() {
-		if _, err := f.fBits.WriteAt(w.Data, w.Offset); err != nil {
+	// A write killed part way can be torn at any 4 KiB boundary, and a
+	// page straddles one. So every page's tree and index bits go first and
+	// its data bits after them: a data bit on disk then always comes with
+	// the tree bits of its block (spec/storage.md, "Write order").
+	updates := f.bits.TakeUpdates()
+	for _, w := range updates {
+		if _, err := f.fBits.WriteAt(w.Data[bitfield.DataSize:], w.Offset+bitfield.DataSize); err != nil {
+			return err
+		}
+	}
+	for _, w := range updates {
+		if _, err := f.fBits.WriteAt(w.Data[:bitfield.DataSize], w.Offset); err != nil {
 			return err
 		}
 	}

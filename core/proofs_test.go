@@ -10,7 +10,6 @@ import (
 	"github.com/hypercore-go/hypercore/core/storage"
 	"github.com/hypercore-go/hypercore/merkle"
 	"github.com/hypercore-go/hypercore/vectors"
-	"golang.org/x/crypto/blake2b"
 )
 
 // counting is a storage that counts the writes to its files.
@@ -49,8 +48,7 @@ func (f *countingFile) Discard(off, size int64) error {
 
 func vectorWriter(t testing.TB, calls []int) *Feed {
 	t.Helper()
-	seed := blake2b.Sum256([]byte("hypercore-go v9 vectors: writer"))
-	kp, _ := merkle.NewKeyPairFromSeed(seed[:])
+	kp, _ := merkle.NewKeyPairFromSeed(vectors.WriterSeed())
 	w, err := Create(storage.NewMemory(), &Options{KeyPair: &kp})
 	if err != nil {
 		t.Fatal(err)
@@ -134,8 +132,7 @@ func TestPutVectors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	seed := blake2b.Sum256([]byte("hypercore-go v9 vectors: writer"))
-	kp, _ := merkle.NewKeyPairFromSeed(seed[:])
+	kp, _ := merkle.NewKeyPairFromSeed(vectors.WriterSeed())
 	n := 0
 	for _, g := range v.Puts {
 		for _, tc := range g.Tests {

@@ -8,10 +8,9 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
-
-	"golang.org/x/crypto/blake2b"
 
 	"github.com/hypercore-go/hypercore/core"
 	"github.com/hypercore-go/hypercore/core/storage"
@@ -21,10 +20,9 @@ import (
 	"github.com/hypercore-go/hypercore/vectors"
 )
 
-// writerKeyPair is the vectors' writer (interop/js/vectors/lib/vectors.js).
+// writerKeyPair is the vectors' writer.
 func writerKeyPair(t testing.TB) merkle.KeyPair {
-	seed := blake2b.Sum256([]byte("hypercore-go v9 vectors: writer"))
-	kp, err := merkle.NewKeyPairFromSeed(seed[:])
+	kp, err := merkle.NewKeyPairFromSeed(vectors.WriterSeed())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +186,7 @@ func putSeeds(f *testing.F) []int {
 			if calls == nil {
 				calls = tc.WriterCalls
 			}
-			if !equalInts(calls, tc.WriterCalls) {
+			if !slices.Equal(calls, tc.WriterCalls) {
 				continue
 			}
 			d := &message.Data{Index: tc.Index, Value: []byte(tc.Value), Signature: []byte(tc.Signature)}
@@ -341,16 +339,4 @@ func FuzzOpenDir(f *testing.F) {
 			fd.Append([]byte("x"))
 		}
 	})
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

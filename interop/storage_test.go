@@ -14,14 +14,11 @@ import (
 	"github.com/hypercore-go/hypercore/core"
 	"github.com/hypercore-go/hypercore/internal/jsref"
 	"github.com/hypercore-go/hypercore/merkle"
-	"golang.org/x/crypto/blake2b"
+	"github.com/hypercore-go/hypercore/vectors"
 )
 
 // writerSeed is the seed of the vectors' writer key pair.
-func writerSeed() []byte {
-	s := blake2b.Sum256([]byte("hypercore-go v9 vectors: writer"))
-	return s[:]
-}
+func writerSeed() []byte { return vectors.WriterSeed() }
 
 // jsFeed runs peers/feed.js and decodes its JSON output. An argument
 // longer than 4 KiB is passed on stdin (as "-").

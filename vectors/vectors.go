@@ -25,6 +25,8 @@ import (
 	"fmt"
 	"io/fs"
 	"strings"
+
+	"golang.org/x/crypto/blake2b"
 )
 
 // FS holds the vector files (*.json), their schemas (schema/*.json) and the
@@ -248,4 +250,12 @@ func register(name string, load func() error) { loaders[name] = load }
 func Files() []string {
 	names, _ := fs.Glob(FS, "*.json")
 	return names
+}
+
+// WriterSeed is the seed of the Ed25519 key pair every vector feed is
+// written with, BLAKE2b-256("hypercore-go v9 vectors: writer")
+// (interop/js/vectors/lib/vectors.js).
+func WriterSeed() []byte {
+	s := blake2b.Sum256([]byte("hypercore-go v9 vectors: writer"))
+	return s[:]
 }

@@ -445,12 +445,24 @@ func clone(key []byte, dir, addr string, sparse bool, blocks []uint64, live bool
 	stopProgress := progress(f, stderr)
 	defer stopProgress()
 
-	switch {
-	case live:
-		sub := f.Subscribe()
+	// Every mode replicates live: the peer may be live, and a session that
+	// is not live would wait for it to end. Subscribe before replicating so
+	// that no event is missed.
+	var sub *core.Subscription
+	if live || blocks == nil {
+		sub = f.Subscribe()
 		defer sub.Close()
-		done := make(chan error, 1)
-		go func() { done <- f.Replicate(ctx, c, &core.ReplicateOptions{Initiator: true, Live: true}) }()
+	}
+	done := make(chan error, 1)
+	go func() { done <- f.Replicate(ctx, c, &core.ReplicateOptions{Initiator: true, Live: true}) }()
+	peerEnded := func(err error) error {
+		if err == nil {
+			err = errors.New("the peer ended the connection")
+		}
+		return err
+	}
+
+	if live {
 		last := f.Length()
 		if last > 0 {
 			fmt.Fprintln(stdout, last)
@@ -466,38 +478,19 @@ func clone(key []byte, dir, addr string, sparse bool, blocks []uint64, live bool
 				if ctx.Err() != nil {
 					return nil
 				}
-				if err == nil {
-					err = errors.New("the peer ended the connection")
-				}
-				return err
+				return peerEnded(err)
 			case <-ctx.Done():
 				return nil
 			}
 		}
-	case blocks != nil:
-		done := make(chan error, 1)
-		go func() { done <- f.Replicate(ctx, c, &core.ReplicateOptions{Initiator: true, Live: true}) }()
-		dl := make(chan error, 1)
-		go func() { dl <- f.DownloadBlocks(ctx, blocks) }()
-		select {
-		case err := <-dl:
-			if err != nil {
-				return err
-			}
-		case err := <-done:
-			if err == nil {
-				err = errors.New("the peer ended the connection")
-			}
-			return fmt.Errorf("before every block arrived: %w", err)
-		}
-	default:
-		// Replicate live (the peer may be live; a session that is not live
-		// would wait for it to end) until the peer's announced length is
-		// verified and, unless sparse, every block is here.
-		sub := f.Subscribe()
-		defer sub.Close()
-		done := make(chan error, 1)
-		go func() { done <- f.Replicate(ctx, c, &core.ReplicateOptions{Initiator: true, Live: true}) }()
+	}
+
+	job := make(chan error, 1)
+	if blocks != nil {
+		go func() { job <- f.DownloadBlocks(ctx, blocks) }()
+	} else {
+		// wait for the peer's length, verify it, and unless sparse download
+		// every block
 		var target uint64
 	wait:
 		for {
@@ -508,37 +501,30 @@ func clone(key []byte, dir, addr string, sparse bool, blocks []uint64, live bool
 					break wait
 				}
 			case err := <-done:
-				if err == nil {
-					err = errors.New("the peer ended the connection")
-				}
-				return err
+				return peerEnded(err)
 			}
 		}
-		fetch := make(chan error, 1)
 		go func() {
 			if target > f.Length() {
 				if err := f.Update(ctx, target); err != nil {
-					fetch <- err
+					job <- err
 					return
 				}
 			}
 			if sparse || f.Length() == 0 {
-				fetch <- nil
+				job <- nil
 				return
 			}
-			fetch <- f.Download(ctx, 0, f.Length())
+			job <- f.Download(ctx, 0, f.Length())
 		}()
-		select {
-		case err := <-fetch:
-			if err != nil {
-				return err
-			}
-		case err := <-done:
-			if err == nil {
-				err = errors.New("the peer ended the connection")
-			}
-			return fmt.Errorf("with %d of %d blocks: %w", f.Downloaded(0, f.Length()), f.Length(), err)
+	}
+	select {
+	case err := <-job:
+		if err != nil {
+			return err
 		}
+	case err := <-done:
+		return fmt.Errorf("with %d of %d blocks: %w", f.Downloaded(0, f.Length()), f.Length(), peerEnded(err))
 	}
 	_, err = fmt.Fprintln(stdout, f.Length())
 	return err

@@ -14,7 +14,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"net"
@@ -24,17 +23,17 @@ import (
 
 	"github.com/hypercore-go/hypercore/core"
 	"github.com/hypercore-go/hypercore/message"
-	"github.com/hypercore-go/hypercore/walkthrough/internal/workdir"
+	"github.com/hypercore-go/hypercore/walkthrough/internal/guide"
 )
 
 var trace = flag.Bool("trace", false, "print every message each side sends to stderr")
 
 func main() {
-	base, cleanup := workdir.Parse()
+	base, cleanup := guide.Parse()
 	defer cleanup()
 	if err := run(base); err != nil {
 		cleanup()
-		workdir.Fail(err)
+		guide.Fail(err)
 	}
 }
 
@@ -42,27 +41,11 @@ func run(base string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 
-	// Step 1
-	fmt.Print("Step 1: Create the initial Hypercore\n\n")
-	feed, err := core.OpenDir(filepath.Join(base, "main"), nil)
-	if errors.Is(err, core.ErrNoFeed) {
-		feed, err = core.CreateDir(filepath.Join(base, "main"), nil)
-	}
+	feed, err := guide.Step1(base)
 	if err != nil {
 		return err
 	}
 	defer feed.Close()
-	if _, err := feed.Append([]byte("hello"), []byte("world")); err != nil {
-		return err
-	}
-	fmt.Println("Length of the first core:", feed.Length())
-	for i, label := range []string{"First block:", "Second block:"} {
-		b, err := feed.Get(uint64(i))
-		if err != nil {
-			return err
-		}
-		fmt.Println(label, string(b))
-	}
 
 	// Step 2
 	fmt.Print("\nStep 2: Create a read-only clone\n\n")

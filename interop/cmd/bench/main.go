@@ -1,13 +1,14 @@
 // Command bench runs every performance workload for Go and for the pinned
 // JS hypercore 9.12.0 in one run on this machine, and reports Go/JS ratios.
 //
-//	go run ./interop/cmd/bench [-runs 3] [-out bench-out] [-quick]
+//	go run ./interop/cmd/bench [-runs 3] [-out bench-out] [-quick] [-only NAME]
 //
 // Each workload runs -runs times per implementation, alternating Go and JS;
 // the median is reported. It prints a table, and writes to -out:
 // results.json (every run's raw numbers), results.md (the table as
 // Markdown, for BENCHMARKS.md) and chart.svg (the ratios as bars). -quick
-// runs smaller sizes, to try the command.
+// runs smaller sizes, to try the command; -only runs the workloads whose
+// names start with NAME (interop/bench-append and bench-replicate use it).
 //
 // The workloads (BENCHMARKS.md explains each):
 //
@@ -50,14 +51,16 @@ func main() {
 	runs := flag.Int("runs", 3, "runs per workload and implementation")
 	out := flag.String("out", "bench-out", "directory for results.json, results.md and chart.svg")
 	quick := flag.Bool("quick", false, "small sizes, to try the command")
+	only := flag.String("only", "", "run only the workloads whose names start with this: append, replicate, open or get")
 	flag.Parse()
-	if err := run(*runs, *out, *quick); err != nil {
+	if err := run(*runs, *out, *quick, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(runs int, out string, quick bool) error {
+func run(runs int, out string, quick bool, only string) error {
+	want := func(name string) bool { return strings.HasPrefix(name, only) }
 	env, _, err := jsref.Setup()
 	if err != nil {
 		return err
@@ -96,6 +99,9 @@ func run(runs int, out string, quick bool) error {
 		name          string
 		blocks, batch int
 	}{{"append-1", scale(10000), 1}, {"append-1000", scale(200000), 1000}} {
+		if !want(a.name) {
+			continue
+		}
 		w := &workload{Name: a.name, What: fmt.Sprintf("disk append, 1 KiB blocks, %d per call (%d blocks)", a.batch, a.blocks), Unit: "blocks/s", Higher: true}
 		for r := 0; r < runs; r++ {
 			dir := filepath.Join(tmp, fmt.Sprintf("%s-go-%d", a.name, r))
@@ -120,6 +126,9 @@ func run(runs int, out string, quick bool) error {
 		blocks, size int
 		unit         string
 	}{{"replicate-1k", scale(100000), 1024, "blocks/s"}, {"replicate-64k", scale(2000), 65536, "MB/s"}} {
+		if !want(rp.name) {
+			continue
+		}
 		w := &workload{Name: rp.name, What: fmt.Sprintf("full clone over TCP loopback, %d × %d KiB, both feeds on disk", rp.blocks, rp.size/1024), Unit: rp.unit, Higher: true}
 		for r := 0; r < runs; r++ {
 			gdir, jdir := filepath.Join(tmp, fmt.Sprintf("%s-go-%d", rp.name, r)), filepath.Join(tmp, fmt.Sprintf("%s-js-%d", rp.name, r))
@@ -146,28 +155,21 @@ func run(runs int, out string, quick bool) error {
 		progress(w)
 	}
 	// open and random get, on one feed written by Go and read by both
-	feedDir := filepath.Join(tmp, "get-feed")
-	blocks := scale(1_000_000)
-	if _, err := exec.CommandContext(ctx, bins["getbench"], "-create", "-dir", feedDir, "-blocks", fmt.Sprint(blocks), "-size", "64").Output(); err != nil {
-		return fmt.Errorf("getbench -create: %w", err)
-	}
-	open := &workload{Name: "open", What: fmt.Sprintf("open a %d-block disk feed", blocks), Unit: "ms"}
-	get := &workload{Name: "get", What: fmt.Sprintf("random get from a %d-block disk feed, 64-byte blocks (median of 10 000)", blocks), Unit: "µs"}
-	for r := 0; r < runs; r++ {
-		g, err := goRun("getbench", "-dir", feedDir, "-gets", "10000")
+	if want("open") || want("get") {
+		more, err := openAndGet(ctx, goRun, jsRun, bins["getbench"], filepath.Join(tmp, "get-feed"), scale(1_000_000), runs)
 		if err != nil {
 			return err
 		}
-		j, err := jsRun("bench/get.js", feedDir, "10000")
-		if err != nil {
-			return err
+		for _, w := range more {
+			if want(w.Name) {
+				ws = append(ws, w)
+				progress(w)
+			}
 		}
-		open.Go, open.JS = append(open.Go, num(g, "openMs")), append(open.JS, num(j, "openMs"))
-		get.Go, get.JS = append(get.Go, num(g, "getP50Us")), append(get.JS, num(j, "getP50Us"))
 	}
-	ws = append(ws, open, get)
-	progress(open)
-	progress(get)
+	if len(ws) == 0 {
+		return fmt.Errorf("no workload starts with %q", only)
+	}
 
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
@@ -292,4 +294,27 @@ func chart(ws []*workload) string {
 	fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle">1× (JS)</text>`+"\n", x1, h-2)
 	b.WriteString("</svg>\n")
 	return b.String()
+}
+
+// openAndGet times opening a feed of blocks 64-byte blocks, written by Go
+// into dir, and random gets from it, in both implementations.
+func openAndGet(ctx context.Context, goRun, jsRun func(string, ...string) (map[string]any, error), getbench, feedDir string, blocks, runs int) ([]*workload, error) {
+	if _, err := exec.CommandContext(ctx, getbench, "-create", "-dir", feedDir, "-blocks", fmt.Sprint(blocks), "-size", "64").Output(); err != nil {
+		return nil, fmt.Errorf("getbench -create: %w", err)
+	}
+	open := &workload{Name: "open", What: fmt.Sprintf("open a %d-block disk feed", blocks), Unit: "ms"}
+	get := &workload{Name: "get", What: fmt.Sprintf("random get from a %d-block disk feed, 64-byte blocks (median of 10 000)", blocks), Unit: "µs"}
+	for r := 0; r < runs; r++ {
+		g, err := goRun("getbench", "-dir", feedDir, "-gets", "10000")
+		if err != nil {
+			return nil, err
+		}
+		j, err := jsRun("bench/get.js", feedDir, "10000")
+		if err != nil {
+			return nil, err
+		}
+		open.Go, open.JS = append(open.Go, num(g, "openMs")), append(open.JS, num(j, "openMs"))
+		get.Go, get.JS = append(get.Go, num(g, "getP50Us")), append(get.JS, num(j, "getP50Us"))
+	}
+	return []*workload{open, get}, nil
 }

@@ -14,11 +14,9 @@ import (
 
 // TestScaleMillion replicates a 1 000 000-block feed (in memory, over a
 // pipe): 1000 random gets by a sparse reader, then a full clone. It reports
-// the times and the heap; it is skipped with -short.
+// the times and the heap. (About 30 s; .ci/run leaves it out of the race
+// detector's run with -skip, where it would take minutes.)
 func TestScaleMillion(t *testing.T) {
-	if testing.Short() {
-		t.Skip("the 1M-block scale test is skipped with -short")
-	}
 	const n = 1_000_000
 	start := time.Now()
 	w := blocksFeedN(t, n)

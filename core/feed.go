@@ -417,13 +417,10 @@ func (f *Feed) Path() string {
 }
 
 // nodeAt reads node i from the tree file; ok is false when it is not
-// stored (a blank entry or past the end of the file).
+// stored (a blank entry or past the end of the file). It never asks the
+// tree bits: "a reader MUST look a node up in the tree file rather than
+// trust a clear tree bit to mean absent" (spec/storage.md, "Write order").
 func (f *Feed) nodeAt(i uint64) (n merkle.Node, ok bool, err error) {
-	// A node the tree bits do not mark is not stored (a node is written
-	// before its bit): no need to read.
-	if f.tree != nil && !f.tree.Get(i) {
-		return n, false, nil
-	}
 	if n, ok := f.nodeCache[i]; ok {
 		return n, true, nil
 	}
@@ -535,18 +532,8 @@ func (f *Feed) syncBitfield() error {
 			}
 		}
 	}
-	// A write killed part way can be torn at any 4 KiB boundary, and a
-	// page straddles one. So every page's tree and index bits go first and
-	// its data bits after them: a data bit on disk then always comes with
-	// the tree bits of its block (spec/storage.md, "Write order").
-	updates := f.bits.TakeUpdates()
-	for _, w := range updates {
-		if _, err := f.fBits.WriteAt(w.Data[bitfield.DataSize:], w.Offset+bitfield.DataSize); err != nil {
-			return err
-		}
-	}
-	for _, w := range updates {
-		if _, err := f.fBits.WriteAt(w.Data[:bitfield.DataSize], w.Offset); err != nil {
+	for _, w := range f.bits.TakeUpdates() {
+		if _, err := f.fBits.WriteAt(w.Data, w.Offset); err != nil {
 			return err
 		}
 	}

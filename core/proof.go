@@ -271,7 +271,7 @@ func (f *Feed) write(index uint64, value []byte, nodes []merkle.Node, sig []byte
 		if _, err := f.fTree.WriteAt(encodeNode(nil, n), nodeOffs[k]); err != nil {
 			return res, err
 		}
-		f.cacheNode(n) // not trusted until its tree bit is set (nodeAt)
+		f.cacheNode(n) // as written
 	}
 	if len(value) > 0 {
 		if _, err := f.fData.WriteAt(value, int64(dataOff)); err != nil {

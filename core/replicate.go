@@ -38,6 +38,12 @@ const (
 // request has had no answer for the session timeout (JS: "Request timeout").
 var ErrRequestTimeout = errors.New("core: request timeout")
 
+// ErrPeerBudget is the error a peer is dropped with when what its messages
+// claim together would make this side hold or do more than the limits of
+// spec/security.md allow (remote bitfield memory, Want windows, parked
+// requests). It wraps a description of the budget.
+var ErrPeerBudget = errors.New("core: peer exceeded a budget")
+
 // ErrCancelled is returned to a wait that was cancelled by Undownload.
 var ErrCancelled = errors.New("core: download cancelled")
 

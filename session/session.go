@@ -57,6 +57,9 @@ var (
 	// connection fails (the peer reset or closed it mid-stream); it wraps
 	// the connection's error.
 	ErrConnection = errors.New("session: connection failed")
+	// ErrSlowPeer is returned when more bytes wait to be sent to the peer
+	// than the send queue may hold: the peer asks faster than it reads.
+	ErrSlowPeer = errors.New("session: peer too slow, send queue full")
 )
 
 // Defaults (spec/session.md, "Keep-alive and timeouts").

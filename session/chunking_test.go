@@ -50,8 +50,7 @@ func TestEncryptedChunking(t *testing.T) {
 			enc.XORKeyStream(stream[start:], stream[start:])
 		}
 		sizes := rapid.SliceOfN(rapid.IntRange(1, 97), 1, 20).Draw(t, "chunks")
-		s := &Session{}
-		fr := message.NewReader(&decryptReader{r: &chunks{data: stream, sizes: sizes}, dec: newXSalsa20(&key, &nonce), s: s})
+		fr := message.NewReader(&decryptReader{r: &chunks{data: stream, sizes: sizes}, dec: newXSalsa20(&key, &nonce)})
 		for i, want := range bodies {
 			f, err := fr.Next()
 			if err != nil || f.Channel != uint64(i) || !bytes.Equal(f.Body, want) {

@@ -66,9 +66,16 @@ var (
 const (
 	DefaultTimeout     = 20 * time.Second
 	DefaultMaxChannels = 16384
-	// maxQueued is how many encrypted bytes may wait to be written before
-	// Send blocks until the writer catches up.
-	maxQueued = 32 << 20
+	// MaxQueued is how many encrypted bytes may wait to be written to the
+	// peer (queued and being written together). Sending never waits: a send
+	// that finds more than this queued ends the session with ErrSlowPeer.
+	// A sender that produces much (a replicator answering requests) keeps
+	// below it with Queued and WhenDrained.
+	MaxQueued = 32 << 20
+	// writeChunk is the most the writer hands the connection at once, so
+	// that a peer that stops reading is noticed within the timeout however
+	// much is queued: each chunk must be taken within the timeout.
+	writeChunk = 256 << 10
 )
 
 // Config configures a session.
@@ -130,17 +137,19 @@ type Session struct {
 	timeout   time.Duration
 	keepAlive time.Duration
 
-	lastRecv atomic.Int64 // unix nanoseconds
-	done     chan struct{}
+	recv    *readClock   // the connection, timed for the receive timeout
+	writeAt atomic.Int64 // unix nanoseconds a chunk's write began; 0 when not writing
+	done    chan struct{}
 
 	mu        sync.Mutex
 	cond      *sync.Cond // signals queue changes
 	out       []byte     // encrypted bytes waiting for the writer
 	spare     []byte
+	writing   int // bytes handed to the writer and not yet written
+	drain     []drainWait
 	enc       *xsalsa20
 	lastSend  time.Time
-	stuck     time.Time // when the queue went over maxQueued; zero if not
-	err       error     // why the session ended
+	err       error // why the session ended
 	closed    bool
 	finalized bool
 	endedByUs bool // we closed a connection without half-close after finalizing
@@ -189,7 +198,8 @@ func New(ctx context.Context, conn io.ReadWriter, cfg Config) (*Session, error) 
 		defer cancel()
 	}
 	stop := interruptOnDone(ctx, conn)
-	br := bufio.NewReaderSize(conn, 64<<10)
+	rc := &readClock{r: conn}
+	br := bufio.NewReaderSize(rc, 64<<10)
 	res, err := handshake(conn, br, cfg.Initiator, *kp, cfg.Random)
 	if !stop() {
 		// ctx ended during the handshake and the conn was interrupted
@@ -204,6 +214,7 @@ func New(ctx context.Context, conn io.ReadWriter, cfg Config) (*Session, error) 
 	s := &Session{
 		cfg:    cfg,
 		conn:   conn,
+		recv:   rc,
 		res:    res,
 		done:   make(chan struct{}),
 		enc:    newXSalsa20(&res.tx, &res.localNonce),
@@ -214,10 +225,8 @@ func New(ctx context.Context, conn io.ReadWriter, cfg Config) (*Session, error) 
 	s.cond = sync.NewCond(&s.mu)
 	s.timeout = cfg.Timeout
 	s.keepAlive = (cfg.Timeout + 1) / 2
-	s.frames = message.NewReader(&decryptReader{r: br, dec: newXSalsa20(&res.rx, &res.remoteNonce), s: s})
-	now := time.Now()
-	s.lastRecv.Store(now.UnixNano())
-	s.lastSend = now
+	s.frames = message.NewReader(&decryptReader{r: br, dec: newXSalsa20(&res.rx, &res.remoteNonce)})
+	s.lastSend = time.Now()
 	go s.writer()
 	if cfg.Timeout > 0 {
 		go s.watchdog()
@@ -247,21 +256,43 @@ func interruptOnDone(ctx context.Context, conn io.ReadWriter) (stop func() bool)
 	return func() bool { return true }
 }
 
-// decryptReader decrypts the transport stream and records when bytes
-// arrive, for the receive timeout.
+// decryptReader decrypts the transport stream.
 type decryptReader struct {
 	r   io.Reader
 	dec *xsalsa20
-	s   *Session
 }
 
 func (d *decryptReader) Read(p []byte) (int, error) {
 	n, err := d.r.Read(p)
 	if n > 0 {
 		d.dec.XORKeyStream(p[:n], p[:n])
-		d.s.lastRecv.Store(time.Now().UnixNano())
 	}
 	return n, err
+}
+
+// readClock times the reads from the connection, for the receive timeout:
+// the peer is silent only while a read waits for it. Time this side spends
+// working through bytes already received is not the peer's silence.
+type readClock struct {
+	r     io.Reader
+	since atomic.Int64 // unix nanoseconds the waiting read began
+	wait  atomic.Bool  // a read is waiting for the connection
+}
+
+func (c *readClock) Read(p []byte) (int, error) {
+	c.since.Store(time.Now().UnixNano())
+	c.wait.Store(true)
+	n, err := c.r.Read(p)
+	c.wait.Store(false)
+	return n, err
+}
+
+// silent returns how long the current read has waited, 0 when none waits.
+func (c *readClock) silent(now time.Time) time.Duration {
+	if !c.wait.Load() {
+		return 0
+	}
+	return now.Sub(time.Unix(0, c.since.Load()))
 }
 
 // RemotePublicKey returns the remote peer's Noise static public key.
@@ -315,6 +346,7 @@ func (s *Session) fail(err error) {
 	}
 	s.closed = true
 	s.err = err
+	s.drain = nil
 	s.cond.Broadcast()
 	s.mu.Unlock()
 	if c, ok := s.conn.(io.Closer); ok {
@@ -323,31 +355,80 @@ func (s *Session) fail(err error) {
 }
 
 // send queues one plaintext frame: it is encrypted now, in send order, and
-// written by the writer goroutine.
+// written by the writer goroutine. It never waits for the peer: when more
+// than MaxQueued bytes already wait, the session ends with ErrSlowPeer.
 func (s *Session) send(frame []byte) error {
 	if s.cfg.Trace != nil {
 		s.traceSent(frame)
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	for len(s.out) > maxQueued && !s.closed {
-		if s.stuck.IsZero() {
-			s.stuck = time.Now()
-		}
-		s.cond.Wait()
-	}
 	if s.closed {
+		defer s.mu.Unlock()
 		return s.closedErr()
 	}
 	if s.finalized {
+		s.mu.Unlock()
 		return ErrChannelClosed
 	}
+	if q := len(s.out) + s.writing; q > MaxQueued {
+		s.mu.Unlock()
+		err := fmt.Errorf("%w: %d bytes wait to be sent", ErrSlowPeer, q)
+		s.fail(err)
+		return fmt.Errorf("%w: %w", ErrClosed, err)
+	}
+	defer s.mu.Unlock()
 	start := len(s.out)
 	s.out = append(s.out, frame...)
 	s.enc.XORKeyStream(s.out[start:], s.out[start:])
 	s.lastSend = time.Now()
 	s.cond.Broadcast()
 	return nil
+}
+
+// Queued returns how many bytes wait to be written to the peer.
+func (s *Session) Queued() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.out) + s.writing
+}
+
+// drainWait is a WhenDrained registration.
+type drainWait struct {
+	below int
+	fn    func()
+}
+
+// WhenDrained arranges for fn to run, once and on a goroutine of its own,
+// when fewer than below bytes wait to be written (at once if that is so
+// now). It never runs after the session has ended. A sender that may
+// produce much uses it to wait for the peer without blocking anyone.
+func (s *Session) WhenDrained(below int, fn func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	if len(s.out)+s.writing < below {
+		go fn()
+		return
+	}
+	s.drain = append(s.drain, drainWait{below, fn})
+}
+
+// drained runs the WhenDrained registrations whose level was reached; s.mu
+// is held.
+func (s *Session) drained() {
+	q := len(s.out) + s.writing
+	kept := s.drain[:0]
+	for _, d := range s.drain {
+		if q < d.below {
+			go d.fn()
+		} else {
+			kept = append(kept, d)
+		}
+	}
+	clear(s.drain[len(kept):])
+	s.drain = kept
 }
 
 func (s *Session) closedErr() error {
@@ -386,11 +467,11 @@ func (s *Session) writer() {
 		// large buf is not kept as the next spare, and the queue must
 		// never share an array with the bytes being written)
 		s.out, s.spare = s.spare[:0], nil
-		s.stuck = time.Time{}
-		s.cond.Broadcast()
+		s.writing = len(buf)
 		s.mu.Unlock()
-		if _, err := s.conn.Write(buf); err != nil {
+		if err := s.write(buf); err != nil {
 			s.mu.Lock()
+			s.writing = 0
 			done := s.finalized
 			if done {
 				// the peer ended the connection after our last channel
@@ -415,6 +496,29 @@ func (s *Session) writer() {
 	}
 }
 
+// write writes buf in chunks of at most writeChunk bytes, recording when
+// each began, so the watchdog can end a session whose peer does not take a
+// chunk within the timeout (spec/session.md, "Keep-alive and timeouts").
+func (s *Session) write(buf []byte) error {
+	for len(buf) > 0 {
+		n := min(len(buf), writeChunk)
+		s.writeAt.Store(time.Now().UnixNano())
+		_, err := s.conn.Write(buf[:n])
+		s.writeAt.Store(0)
+		if err != nil {
+			return err
+		}
+		buf = buf[n:]
+		s.mu.Lock()
+		s.writing -= n
+		if len(s.drain) > 0 {
+			s.drained()
+		}
+		s.mu.Unlock()
+	}
+	return nil
+}
+
 // finalizeNow reports whether the writer should end the sending side. A
 // connection that can half-close (TCP) does so as soon as the session is
 // finalized, as JS ends its stream. One that cannot (a pipe) must be closed
@@ -430,7 +534,9 @@ func (s *Session) finalizeNow() bool {
 	return len(s.remote) == 0
 }
 
-// watchdog sends keep-alives and enforces the receive timeout.
+// watchdog sends keep-alives and enforces both timeouts: the peer was
+// silent while we waited to read, or did not take what we wrote. It never
+// waits on the send queue (sending does not wait).
 func (s *Session) watchdog() {
 	tick := time.NewTicker(min(time.Second, s.keepAlive/4+time.Millisecond))
 	defer tick.Stop()
@@ -439,18 +545,17 @@ func (s *Session) watchdog() {
 		case <-s.done:
 			return
 		case now := <-tick.C:
-			if now.Sub(time.Unix(0, s.lastRecv.Load())) > s.timeout {
+			if s.recv.silent(now) > s.timeout {
 				s.fail(fmt.Errorf("%w: nothing received for %v", ErrTimeout, s.timeout))
 				return
 			}
-			s.mu.Lock()
-			idle := now.Sub(s.lastSend) >= s.keepAlive && !s.finalized && !s.closed
-			stuck := !s.stuck.IsZero() && now.Sub(s.stuck) > s.timeout
-			s.mu.Unlock()
-			if stuck {
+			if at := s.writeAt.Load(); at != 0 && now.Sub(time.Unix(0, at)) > s.timeout {
 				s.fail(fmt.Errorf("%w: the peer did not read for %v", ErrTimeout, s.timeout))
 				return
 			}
+			s.mu.Lock()
+			idle := now.Sub(s.lastSend) >= s.keepAlive && len(s.out)+s.writing == 0 && !s.finalized && !s.closed
+			s.mu.Unlock()
 			if idle {
 				s.send(message.KeepAlive)
 			}
@@ -574,7 +679,16 @@ func (s *Session) dispatch(f message.Frame) error {
 	return nil // a message on a channel that is not open is ignored
 }
 
+// onOpen handles the remote's Open. A discovery key is 32 bytes and so is
+// a capability: anything else is a protocol error before anything is kept
+// (JS accepts other lengths; spec/session.md, "Channels").
 func (s *Session) onOpen(id uint64, m *message.Open) error {
+	if len(m.DiscoveryKey) != 32 {
+		return fmt.Errorf("%w: Open with a %d-byte discovery key", ErrProtocol, len(m.DiscoveryKey))
+	}
+	if len(m.Capability) > 32 {
+		return fmt.Errorf("%w: Open with a %d-byte capability", ErrProtocol, len(m.Capability))
+	}
 	s.mu.Lock()
 	dk := string(m.DiscoveryKey)
 	ch, ok := s.byDK[dk]

@@ -197,12 +197,14 @@ func (b *Bitfield) Total(start, end uint64) uint64 {
 // start+length), as lib/bitfield.js compress() builds a Have bitfield:
 // length is cut to the data bits' length (at least 1 bit), and
 // Compress(0, 0) encodes every data bit. start should be a multiple of
-// 8192 (hypercore only answers such Wants).
+// 8192 (hypercore only answers such Wants). A start+length past 2^64−1 is
+// cut like any other (JS's doubles do not wrap), so what is encoded is
+// never more than the bitfield holds.
 func (b *Bitfield) Compress(start, length uint64) []byte {
 	if start == 0 && length == 0 {
 		return EncodeRLE(b.dataBytes(0, b.data.byteLength))
 	}
-	if start+length > b.length {
+	if end := start + length; end < start || end > b.length {
 		if b.length > start+1 {
 			length = b.length - start
 		} else {

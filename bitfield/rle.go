@@ -116,18 +116,9 @@ func (e *rleEncoder) literal(end int) {
 // a multiple of align bytes (hypercore uses 4). The decoded size is
 // computed before anything is allocated and must not exceed max bytes.
 func DecodeRLE(enc []byte, align, max int) ([]byte, error) {
-	if align < 1 {
-		align = 1
-	}
-	size, err := decodedSize(enc)
+	size, err := paddedSize(enc, align, max)
 	if err != nil {
 		return nil, err
-	}
-	if r := size % uint64(align); r != 0 {
-		size += uint64(align) - r
-	}
-	if size > uint64(max) {
-		return nil, fmt.Errorf("%w: %d bytes, at most %d", ErrRLETooLarge, size, max)
 	}
 	out := make([]byte, 0, size)
 	for len(enc) > 0 {
@@ -153,6 +144,28 @@ func DecodeRLE(enc []byte, align, max int) ([]byte, error) {
 		}
 	}
 	return out[:size], nil
+}
+
+// paddedSize checks enc and returns the size it decodes to, zero-padded to
+// a multiple of align bytes (at least 1), which must not exceed max.
+func paddedSize(enc []byte, align, max int) (uint64, error) {
+	if align < 1 {
+		align = 1
+	}
+	size, err := decodedSize(enc)
+	if err != nil {
+		return 0, err
+	}
+	if r := size % uint64(align); r != 0 {
+		if size+(uint64(align)-r) < size {
+			return 0, fmt.Errorf("%w: size overflows", ErrRLETooLarge)
+		}
+		size += uint64(align) - r
+	}
+	if size > uint64(max) {
+		return 0, fmt.Errorf("%w: %d bytes, at most %d", ErrRLETooLarge, size, max)
+	}
+	return size, nil
 }
 
 // decodedSize walks the chunks, checking that every varint ends and every

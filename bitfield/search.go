@@ -39,7 +39,9 @@ func (s *Sparse) NextSet(from, end uint64) (uint64, bool) {
 		if j, ok := scan(b, i-n*per, min(end-n*per, per), false); ok {
 			return n*per + j, true
 		}
-		i = (n + 1) * per
+		if i = (n + 1) * per; i == 0 {
+			break // the last page of the index space
+		}
 	}
 	return 0, false
 }
@@ -56,7 +58,9 @@ func (s *Sparse) NextUnset(from, end uint64) (uint64, bool) {
 		if j, ok := scan(b, i-n*per, min(end-n*per, per), true); ok {
 			return n*per + j, true
 		}
-		i = (n + 1) * per
+		if i = (n + 1) * per; i == 0 {
+			break // the last page of the index space
+		}
 	}
 	return 0, false
 }
@@ -138,15 +142,21 @@ func popcount(b []byte, lo, hi uint64) uint64 {
 	return n
 }
 
-// Last returns the highest set bit, or false when none is set.
+// Last returns the highest set bit, or false when none is set. It reads
+// the pages from the last, a word at a time; a standalone bitfield skips
+// its all-zero pages by their count, so it reads one page.
 func (s *Sparse) Last() (uint64, bool) {
 	per := s.bitsPerPage()
 	for k := len(s.pages.sorted) - 1; k >= 0; k-- {
 		n := s.pages.sorted[k]
-		b := s.pageBytes(n)
-		for j := len(b) - 1; j >= 0; j-- {
-			if b[j] != 0 {
-				return n*per + uint64(j)*8 + uint64(7-bits.TrailingZeros8(b[j])), true
+		pg := s.pages.pages[n]
+		if s.pages.counted && pg.nz == 0 {
+			continue
+		}
+		b := pg.buf[s.pageOffset : s.pageOffset+s.pageSize]
+		for j := len(b) - 8; j >= 0; j -= 8 {
+			if w := binary.BigEndian.Uint64(b[j:]); w != 0 {
+				return n*per + uint64(j)*8 + uint64(63-bits.TrailingZeros64(w)), true
 			}
 		}
 	}

@@ -26,12 +26,21 @@ type pager struct {
 	dirty    []*page
 
 	last *page // the page most recently looked up
+
+	// counted is set for the pager of a standalone bitfield (NewSparse):
+	// its one view covers whole pages, so each page counts its non-zero
+	// bytes, and the clearing operations free a page that becomes all
+	// zero. Nothing writes a standalone bitfield to a file, so it keeps no
+	// dirty list (which would hold freed pages alive).
+	counted bool
+	peak    int // the most pages held at once since the map was last rebuilt
 }
 
 type page struct {
 	n       uint64
 	buf     []byte
 	updated bool
+	nz      int // non-zero bytes in buf, kept only in a counted pager
 }
 
 func newPager(pageSize int) *pager {
@@ -62,7 +71,39 @@ func (p *pager) alloc(n uint64) *page {
 	if n >= p.length {
 		p.length = n + 1
 	}
+	p.peak = max(p.peak, len(p.pages))
 	return pg
+}
+
+// free drops page pg, which holds only zeros, from a counted pager. The
+// length stays: a bitfield's length does not shrink.
+func (p *pager) free(pg *page) {
+	delete(p.pages, pg.n)
+	if i, ok := slices.BinarySearch(p.sorted, pg.n); ok {
+		p.sorted = slices.Delete(p.sorted, i, i+1)
+	}
+	if p.last == pg {
+		p.last = nil
+	}
+	p.shrink()
+}
+
+// shrink rebuilds the map and the sorted list once they hold a quarter of
+// the pages they once did: a Go map never gives back its buckets, and a
+// peer that made us hold many pages should not keep their bookkeeping
+// once they are freed. Rebuilding costs what the frees since the peak did,
+// so freeing stays O(1) amortised.
+func (p *pager) shrink() {
+	if p.peak < 64 || 4*len(p.pages) > p.peak {
+		return
+	}
+	m := make(map[uint64]*page, len(p.pages))
+	for n, pg := range p.pages {
+		m[n] = pg
+	}
+	p.pages = m
+	p.sorted = slices.Clone(p.sorted)
+	p.peak = len(p.pages)
 }
 
 // set installs the contents of page n (padded or cut to the page size). An
@@ -138,10 +179,18 @@ type Sparse struct {
 }
 
 // NewSparse returns an empty bitfield with 1024-byte pages, as a fresh
-// sparse-bitfield (used for a peer's remote tree).
-func NewSparse() *Sparse {
-	pg := newPager(1024)
-	return &Sparse{pages: pg, pageSize: 1024}
+// sparse-bitfield (used for a peer's remote tree, the blocks a peer has,
+// and the blocks requested). Such a standalone bitfield also frees a page
+// as soon as Unset, ClearRange, SetRangeAndNot or OverwriteRLE leave it
+// all zero, so what it holds follows what is set, not what was claimed.
+func NewSparse() *Sparse { return newSparse(1024) }
+
+// newSparse returns an empty standalone bitfield with pages of size bytes,
+// a power of two of at least 8 (tests use small pages to cross many).
+func newSparse(size int) *Sparse {
+	pg := newPager(size)
+	pg.counted = true
+	return &Sparse{pages: pg, pageSize: size}
 }
 
 func newView(p *pager, offset, size int) *Sparse {
@@ -174,12 +223,29 @@ func (s *Sparse) SetByte(i uint64, b byte) bool {
 	if pg.buf[o] == b {
 		return false
 	}
+	s.changeByte(pg, o, i, b)
+	return true
+}
+
+// changeByte stores b, which differs from the byte there, at offset o of
+// page pg, as byte i of the view: it keeps the page's count of non-zero
+// bytes (counted pagers) or marks the page for writing (shared ones), and
+// extends the length.
+func (s *Sparse) changeByte(pg *page, o int, i uint64, b byte) {
+	if s.pages.counted {
+		switch {
+		case pg.buf[o] == 0:
+			pg.nz++
+		case b == 0:
+			pg.nz--
+		}
+	} else {
+		s.pages.updated(pg)
+	}
 	pg.buf[o] = b
 	if i >= s.byteLength {
 		s.byteLength = i + 1
 	}
-	s.pages.updated(pg)
-	return true
 }
 
 // Get returns bit i.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/hypercore-go/hypercore/bitfield"
@@ -27,22 +28,11 @@ const (
 	// defaultMaxRequests is the requests in flight per peer for downloads;
 	// explicit gets and updates may use 16 more.
 	defaultMaxRequests = 16
-	// maxHaveBits bounds the blocks one Have may mark (a longer Have is
-	// clipped), so a peer cannot make us walk or allocate without bound.
-	maxHaveBits = 1 << 24
-	// maxHaveBitfield bounds a decoded Have bitfield.
-	maxHaveBitfield = 4 << 20
 )
 
 // ErrRequestTimeout is the error a peer is dropped with when its oldest
 // request has had no answer for the session timeout (JS: "Request timeout").
 var ErrRequestTimeout = errors.New("core: request timeout")
-
-// ErrPeerBudget is the error a peer is dropped with when what its messages
-// claim together would make this side hold or do more than the limits of
-// spec/security.md allow (remote bitfield memory, Want windows, parked
-// requests). It wraps a description of the budget.
-var ErrPeerBudget = errors.New("core: peer exceeded a budget")
 
 // ErrCancelled is returned to a wait that was cancelled by Undownload.
 var ErrCancelled = errors.New("core: download cancelled")
@@ -57,6 +47,7 @@ type replState struct {
 	stats      Stats
 	noiseKey   *session.KeyPair
 	out        []pending // run after unlocking
+	outData    int       // bytes of block values in out
 }
 
 // Stats counts what a feed or a peer transferred.
@@ -100,6 +91,7 @@ func (f *Feed) later(fn func()) { f.repl.out = append(f.repl.out, pending{fn: fn
 func (f *Feed) unlock() {
 	out := f.repl.out
 	f.repl.out = nil
+	f.repl.outData = 0
 	f.mu.Unlock()
 	for _, o := range out {
 		if o.fn != nil {
@@ -147,6 +139,13 @@ type Peer struct {
 	timeout           time.Duration
 	timer             *time.Timer
 	stats             Stats
+
+	// what the peer's claims cost, charged to its connection
+	budgets       *connBudgets
+	remoteCharged int64                 // remote bitfield bytes charged
+	wantNext      map[*selection]uint64 // per selection, the first window not yet asked for
+	parked        []*message.Request    // Requests waiting for the send queue to drain
+	drainArmed    bool                  // a WhenDrained registration is pending
 }
 
 type request struct {
@@ -188,6 +187,9 @@ func (p *Peer) send(m message.Message) {
 	}
 	f := p.feed
 	f.repl.out = append(f.repl.out, pending{ch: ch, m: m})
+	if d, ok := m.(*message.Data); ok {
+		f.repl.outData += len(d.Value)
+	}
 }
 
 // destroy ends the peer's whole session with err, as JS destroys the
@@ -265,8 +267,22 @@ func (p *Peer) onWant(m *message.Want) {
 		return
 	}
 	length := m.GetLength()
+	if _, err := span("Want", m.Start, length); err != nil {
+		p.destroy(err)
+		return
+	}
 	// Only windows aligned to 8192 blocks are answered, as JS does.
 	if m.Start&8191 != 0 || length&8191 != 0 {
+		return
+	}
+	// The answer covers at most the bitfield's length (Compress clips):
+	// charge about what will be encoded.
+	covered := f.bits.Len()
+	if length != 0 {
+		covered = min(length, covered)
+	}
+	if err := p.budgets.charge(&p.budgets.wantAnswers, int64(1+covered/8)); err != nil {
+		p.destroy(err)
 		return
 	}
 	if !p.remoteWant && f.length > 0 && f.bits.Get(f.length-1) {
@@ -292,7 +308,7 @@ func (p *Peer) onHave(m *message.Have) {
 	}
 	if m.Bitfield != nil {
 		if l := m.GetLength(); l == 0 || l == 1 {
-			p.wants = nil // compatibility: subscribed to everything
+			p.resetWants(nil) // compatibility: subscribed to everything
 		}
 		// JS throws (uncaught) on a bitfield not aligned to a byte; a
 		// peer that sends one is dropped.
@@ -300,34 +316,35 @@ func (p *Peer) onHave(m *message.Have) {
 			p.destroy(fmt.Errorf("%w: Have bitfield at block %d, not a multiple of 8", session.ErrProtocol, m.Start))
 			return
 		}
-		buf, err := bitfield.DecodeRLE(m.Bitfield, 4, maxHaveBitfield)
+		// remote and not local, written over the range, run by run: the
+		// cost is the runs and the pages that change, not the bits claimed
+		bits, err := p.remoteBitfield.OverwriteRLE(m.Start, m.Bitfield, 4, maxHaveBitfield, f.bits.Data())
 		if err != nil {
 			p.destroy(fmt.Errorf("%w: %w", session.ErrProtocol, err))
 			return
 		}
-		// remote and not local, written over the range
-		for k, b := range buf {
-			i := m.Start/8 + uint64(k)
-			p.remoteBitfield.SetByte(i, b&^f.bits.Data().Byte(i))
+		if !p.syncRemote() {
+			return
 		}
-		if bits := 8 * uint64(len(buf)); bits > p.remoteLength {
+		if bits > p.remoteLength {
 			// JS compares the bitfield's size, not its end, and takes the
 			// last bit set anywhere
 			p.remoteLength = lastSet(p.remoteBitfield) + 1
 			updated = true
 		}
 	} else {
-		length := m.GetLength()
-		if length == 0 {
-			length = 1
+		claim, err := span("Have", m.Start, max(m.GetLength(), 1))
+		if err != nil {
+			p.destroy(err)
+			return
 		}
-		end := m.Start + min(length, maxHaveBits)
-		if end < m.Start {
-			end = ^uint64(0)
+		mark := claim.Clip(maxHaveBits)
+		p.remoteBitfield.SetRangeAndNot(mark.Start, mark.End, f.bits.Data())
+		if !p.syncRemote() {
+			return
 		}
-		p.markRemote(m.Start, end)
-		if full := m.Start + length; full > p.remoteLength && full >= m.Start {
-			p.remoteLength = full
+		if claim.End > p.remoteLength {
+			p.remoteLength = claim.End
 			updated = true
 		}
 	}
@@ -347,36 +364,22 @@ func lastSet(s *bitfield.Sparse) uint64 {
 	return ^uint64(0)
 }
 
-// markRemote records that the peer has blocks [start, end): their remote
-// bits are set where we lack the block, and cleared where we have it.
-func (p *Peer) markRemote(start, end uint64) {
-	local := p.feed.bits.Data()
-	i := start
-	for ; i < end && i&7 != 0; i++ {
-		p.remoteBitfield.Set(i, !local.Get(i))
-	}
-	for ; i+8 <= end; i += 8 {
-		p.remoteBitfield.SetByte(i/8, ^local.Byte(i/8))
-	}
-	for ; i < end; i++ {
-		p.remoteBitfield.Set(i, !local.Get(i))
-	}
-}
-
+// onUnhave forgets blocks the peer no longer has (JS Peer.onunhave), page
+// by page.
 func (p *Peer) onUnhave(m *message.Unhave) {
-	length := m.GetLength()
-	if length == 0 {
-		length = 1
-	}
-	if m.Start == 0 && length >= p.remoteLength {
-		p.remoteLength = 0
-		p.remoteBitfield = bitfield.NewSparse()
+	claim, err := span("Unhave", m.Start, max(m.GetLength(), 1))
+	if err != nil {
+		p.destroy(err)
 		return
 	}
-	end := m.Start + min(length, maxHaveBits)
-	for i := m.Start; i < end && i >= m.Start; i++ {
-		p.remoteBitfield.Set(i, false)
+	if claim.Start == 0 && claim.End >= p.remoteLength {
+		p.remoteLength = 0
+		p.remoteBitfield = bitfield.NewSparse()
+	} else {
+		c := claim.Clip(maxHaveBits)
+		p.remoteBitfield.ClearRange(c.Start, c.End)
 	}
+	p.syncRemote()
 }
 
 func (p *Peer) onStatus(m *message.Status) {
@@ -388,7 +391,7 @@ func (p *Peer) onStatus(m *message.Status) {
 			p.clear(p.inflight[0].index)
 		}
 		p.inflightWants = 0
-		p.wants = map[uint64]bool{}
+		p.resetWants(map[uint64]bool{})
 	}
 	p.update()
 	if p.remoteDownloading || p.live {
@@ -436,12 +439,71 @@ func (p *Peer) closeChannel() {
 }
 
 // onRequest answers a Request with the block and its proof (JS
-// Peer.onrequest).
+// Peer.onrequest), or parks it while the peer's send queue is over
+// answerBelow: a peer that asks faster than it reads waits for its answers
+// instead of filling the queue (spec/replication.md, "Answering").
 func (p *Peer) onRequest(m *message.Request) {
-	f := p.feed
 	if !p.uploading {
 		return
 	}
+	if len(p.parked) > 0 || p.queued() >= answerBelow {
+		if err := p.budgets.charge(&p.budgets.parked, 1); err != nil {
+			p.destroy(err)
+			return
+		}
+		p.parked = append(p.parked, m)
+		p.armDrain()
+		return
+	}
+	p.answer(m)
+}
+
+// queued is the bytes waiting to be sent to the peer.
+func (p *Peer) queued() int {
+	if p.ch == nil {
+		return 0
+	}
+	// and the blocks in the feed's outbox, sent right after unlocking
+	return p.ch.Session().Queued() + p.feed.repl.outData
+}
+
+// armDrain asks the session to call back when the queue has drained.
+func (p *Peer) armDrain() {
+	if p.drainArmed || p.ch == nil {
+		return
+	}
+	p.drainArmed = true
+	s, f := p.ch.Session(), p.feed
+	f.later(func() { s.WhenDrained(answerBelow, p.onDrained) })
+}
+
+// onDrained answers parked Requests while the queue stays under
+// answerBelow.
+func (p *Peer) onDrained() {
+	f := p.feed
+	f.mu.Lock()
+	defer f.unlock()
+	p.drainArmed = false
+	if p.removed || f.closed {
+		return
+	}
+	n := 0
+	for n < len(p.parked) && p.queued() < answerBelow && !p.removed {
+		m := p.parked[n]
+		p.parked[n] = nil
+		n++
+		p.answer(m)
+	}
+	p.budgets.charge(&p.budgets.parked, -int64(n))
+	p.parked = p.parked[n:]
+	if len(p.parked) > 0 && !p.removed {
+		p.armDrain()
+	}
+}
+
+// answer sends the block and proof a Request asks for.
+func (p *Peer) answer(m *message.Request) {
+	f := p.feed
 	index := m.Index
 	if m.GetBytes() != 0 {
 		// JS serves the block holding the byte, or the index when it
@@ -495,7 +557,8 @@ func (p *Peer) onRequest(m *message.Request) {
 // onData verifies and stores a block (JS Peer.ondata).
 func (p *Peer) onData(m *message.Data) {
 	f := p.feed
-	// Unrequested blocks are dropped; hash-only replies are always used.
+	// Unrequested blocks are dropped (nothing is allocated to forget
+	// them); hash-only replies are always used.
 	if m.Value != nil && !f.repl.reserved.Get(m.Index) {
 		if !f.bits.Get(m.Index) && p.remoteWant {
 			p.send(&message.Unhave{Range: message.Range{Start: m.Index}})
@@ -519,7 +582,7 @@ func (p *Peer) onData(m *message.Data) {
 		return
 	}
 	if m.Value != nil {
-		p.remoteBitfield.Set(m.Index, false)
+		p.remoteBitfield.Unset(m.Index)
 		p.stats.DownloadedBlocks++
 		p.stats.DownloadedBytes += uint64(len(m.Value))
 	}
@@ -542,7 +605,7 @@ func (p *Peer) clear(index uint64) {
 		}
 	}
 	p.inflight = kept
-	f.repl.reserved.Set(index, false)
+	f.repl.reserved.Unset(index)
 	f.updatePeers()
 	if len(p.inflight) == 0 && p.timer != nil {
 		p.timer.Stop()
@@ -562,7 +625,7 @@ func (p *Peer) onRequestTimeout() {
 	first := p.inflight[0]
 	if (first.hash && f.tree.Get(2*first.index)) || (!first.hash && f.bits.Get(first.index)) {
 		p.inflight = p.inflight[1:]
-		f.repl.reserved.Set(first.index, false)
+		f.repl.reserved.Unset(first.index)
 		p.startTimer()
 		return
 	}
@@ -583,16 +646,26 @@ func (p *Peer) remove() {
 		return
 	}
 	p.removed = true
-	for i, q := range f.repl.peers {
-		if q == p {
-			f.repl.peers = append(f.repl.peers[:i], f.repl.peers[i+1:]...)
-			break
-		}
+	// slices.Delete clears the freed slot: no stale reference keeps the
+	// peer's state alive
+	if i := slices.Index(f.repl.peers, p); i >= 0 {
+		f.repl.peers = slices.Delete(f.repl.peers, i, i+1)
+	}
+	for _, s := range f.repl.selections {
+		delete(s.selected, p)
 	}
 	for _, r := range p.inflight {
-		f.repl.reserved.Set(r.index, false)
+		f.repl.reserved.Unset(r.index)
 	}
 	p.inflight = nil
+	// give back what the peer's claims were charged
+	p.budgets.charge(&p.budgets.parked, -int64(len(p.parked)))
+	p.parked = nil
+	p.resetWants(nil)
+	p.budgets.charge(&p.budgets.remote, -p.remoteCharged)
+	p.remoteCharged = 0
+	p.remoteBitfield = bitfield.NewSparse()
+	p.remoteTree = nil
 	if p.timer != nil {
 		p.timer.Stop()
 		p.timer = nil
@@ -636,6 +709,18 @@ func (p *Peer) sendWants() {
 	p.sendWant(0)
 }
 
+// resetWants replaces the windows asked for (nil: "subscribe all" mode),
+// giving back their charge.
+func (p *Peer) resetWants(w map[uint64]bool) {
+	p.budgets.charge(&p.budgets.wants, -int64(len(p.wants)))
+	p.wants = w
+	p.wantNext = nil
+}
+
+// sendWantRange asks for the first window of s that was not asked for yet.
+// Windows asked for are never forgotten (until resetWants), so a cursor per
+// selection remembers where that is: each call costs what it sends, not
+// the windows already asked for.
 func (p *Peer) sendWantRange(s *selection) {
 	if s.blocks != nil {
 		if s.selected == nil {
@@ -651,24 +736,37 @@ func (p *Peer) sendWantRange(s *selection) {
 		return
 	}
 	want := s.start / wantWindow * wantWindow
+	if next, ok := p.wantNext[s]; ok {
+		want = max(want, next)
+	}
 	for {
-		if want >= p.remoteLength {
-			return
+		if want >= p.remoteLength || (!s.openEnd && want >= s.end) {
+			break
 		}
-		if !s.openEnd && want >= s.end {
-			return
-		}
-		if p.sendWant(want) {
-			return
+		if p.sendWant(want) || p.removed {
+			break
 		}
 		// the window was already asked for: try the next one
+		if want+wantWindow < want {
+			break
+		}
 		want += wantWindow
+	}
+	if p.wants != nil {
+		if p.wantNext == nil {
+			p.wantNext = map[*selection]uint64{}
+		}
+		p.wantNext[s] = want
 	}
 }
 
 func (p *Peer) sendWant(index uint64) bool {
 	j := index / wantWindow
 	if p.wants == nil || p.wants[j] {
+		return false
+	}
+	if err := p.budgets.charge(&p.budgets.wants, 1); err != nil {
+		p.destroy(err)
 		return false
 	}
 	p.wants[j] = true
@@ -680,8 +778,12 @@ func (p *Peer) sendWant(index uint64) bool {
 // ---------------------------------------------------------------- requests
 
 func (f *Feed) updatePeers() {
-	for _, p := range f.repl.peers {
+	for i := 0; i < len(f.repl.peers); i++ {
+		p := f.repl.peers[i]
 		p.update()
+		if i < len(f.repl.peers) && f.repl.peers[i] != p {
+			i-- // p was dropped (a budget): the next peer moved to i
+		}
 	}
 }
 
@@ -878,12 +980,12 @@ func (p *Peer) updateEnd() {
 }
 
 func (f *Feed) finishSelection(s *selection, err error) {
-	for i, x := range f.repl.selections {
-		if x == s {
-			f.repl.selections = append(f.repl.selections[:i], f.repl.selections[i+1:]...)
-			s.done <- err
-			return
+	if i := slices.Index(f.repl.selections, s); i >= 0 {
+		f.repl.selections = slices.Delete(f.repl.selections, i, i+1)
+		for _, p := range f.repl.peers {
+			delete(p.wantNext, s)
 		}
+		s.done <- err
 	}
 }
 
@@ -909,8 +1011,9 @@ func (p *Peer) have(h *message.Have, start, n uint64) {
 	if p.remoteWant {
 		p.send(h)
 	}
-	for i := start; i < start+n && n > 1; i++ { // as JS: a single Have has no length and clears nothing
-		p.remoteBitfield.Set(i, false)
+	if n > 1 { // as JS: a single Have has no length and clears nothing
+		p.remoteBitfield.ClearRange(start, start+n)
+		p.syncRemote()
 	}
 }
 
@@ -943,7 +1046,7 @@ func (f *Feed) afterPutLocked(index uint64, value []byte, r PutResult, from *Pee
 			// which leaves them set, requests a block it just got from
 			// one peer again from another (spec/replication.md).
 			if r.Stored {
-				p.remoteBitfield.Set(index, false)
+				p.remoteBitfield.Unset(index)
 			}
 		}
 		if f.secretKey == nil {
@@ -1057,11 +1160,8 @@ func (f *Feed) wait(ctx context.Context, w *waiter) error {
 	case <-ctx.Done():
 		f.mu.Lock()
 		defer f.unlock()
-		for i, x := range f.repl.waiting {
-			if x == w {
-				f.repl.waiting = append(f.repl.waiting[:i], f.repl.waiting[i+1:]...)
-				break
-			}
+		if i := slices.Index(f.repl.waiting, w); i >= 0 {
+			f.repl.waiting = slices.Delete(f.repl.waiting, i, i+1)
 		}
 		select {
 		case err := <-w.done: // completed meanwhile
@@ -1114,10 +1214,10 @@ func (f *Feed) download(ctx context.Context, s *selection) error {
 	case <-ctx.Done():
 		f.mu.Lock()
 		defer f.unlock()
-		for i, x := range f.repl.selections {
-			if x == s {
-				f.repl.selections = append(f.repl.selections[:i], f.repl.selections[i+1:]...)
-				break
+		if i := slices.Index(f.repl.selections, s); i >= 0 {
+			f.repl.selections = slices.Delete(f.repl.selections, i, i+1)
+			for _, p := range f.repl.peers {
+				delete(p.wantNext, s)
 			}
 		}
 		return ctx.Err()
@@ -1191,8 +1291,9 @@ type ReplicateOptions struct {
 
 // Protocol replicates any number of feeds over one connection.
 type Protocol struct {
-	s    *session.Session
-	opts ReplicateOptions
+	s       *session.Session
+	opts    ReplicateOptions
+	budgets *connBudgets // what the peer's claims may cost, all feeds together
 }
 
 // NewProtocol runs the handshake over conn. Add feeds, then Run.
@@ -1200,7 +1301,7 @@ func NewProtocol(ctx context.Context, conn io.ReadWriter, opts *ReplicateOptions
 	if opts == nil {
 		opts = &ReplicateOptions{}
 	}
-	p := &Protocol{opts: *opts}
+	p := &Protocol{opts: *opts, budgets: newConnBudgets()}
 	cfg := session.Config{
 		Initiator: opts.Initiator,
 		KeyPair:   opts.KeyPair,
@@ -1252,6 +1353,7 @@ func (p *Protocol) Add(f *Feed) (*Peer, error) {
 		maxRequests:       defaultMaxRequests,
 		first:             true,
 		timeout:           o.Timeout,
+		budgets:           p.budgets,
 	}
 	if o.Download != nil {
 		peer.downloading = *o.Download

@@ -59,12 +59,19 @@ type connBudgets struct {
 	wantAnswers guard.Budget
 }
 
+// budgetLimits are the limits new connections get: the constants above
+// (tests lower them to reach a budget quickly).
+var budgetLimits = struct{ remote, wants, parked, wantAnswers uint64 }{
+	budgetRemoteBytes, budgetWantWindows, budgetParked, budgetWantAnswerBytes,
+}
+
 func newConnBudgets() *connBudgets {
+	l := budgetLimits
 	return &connBudgets{
-		remote:      guard.Budget{What: "remote bitfield bytes", Limit: budgetRemoteBytes},
-		wants:       guard.Budget{What: "Want windows", Limit: budgetWantWindows},
-		parked:      guard.Budget{What: "parked requests", Limit: budgetParked},
-		wantAnswers: guard.Budget{What: "Want answer bytes", Limit: budgetWantAnswerBytes},
+		remote:      guard.Budget{What: "remote bitfield bytes", Limit: l.remote},
+		wants:       guard.Budget{What: "Want windows", Limit: l.wants},
+		parked:      guard.Budget{What: "parked requests", Limit: l.parked},
+		wantAnswers: guard.Budget{What: "Want answer bytes", Limit: l.wantAnswers},
 	}
 }
 

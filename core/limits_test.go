@@ -39,6 +39,14 @@ func (p *probe) Closed(*session.Channel, error) {}
 // victim's Replicate result.
 func hostile(t *testing.T, victim *Feed, key []byte) (*session.Channel, *probe, chan error) {
 	t.Helper()
+	pr := &probe{haves: make(chan *message.Have, 4)}
+	ch, result := hostileWith(t, victim, key, pr)
+	return ch, pr, result
+}
+
+// hostileWith is hostile with the attacker's channel handler h.
+func hostileWith(t *testing.T, victim *Feed, key []byte, h session.Handler) (*session.Channel, chan error) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -67,12 +75,11 @@ func hostile(t *testing.T, victim *Feed, key []byte) (*session.Channel, *probe, 
 	}
 	t.Cleanup(func() { s.Close() })
 	go s.Run(ctx)
-	pr := &probe{haves: make(chan *message.Have, 4)}
-	ch, err := s.Open(key, pr)
+	ch, err := s.Open(key, h)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return ch, pr, result
+	return ch, result
 }
 
 // TestPeerNumbers sends every message type that carries numbers with each
@@ -213,5 +220,92 @@ func TestWrappingRangesAreProtocolErrors(t *testing.T) {
 				t.Fatal("the session did not end")
 			}
 		})
+	}
+}
+
+// stallingProbe is an attacker's handler that stops reading (it blocks
+// Run's goroutine) at the first Data it gets.
+type stallingProbe struct {
+	probe
+	stalled chan struct{}
+	release chan struct{}
+}
+
+func (p *stallingProbe) Message(ch *session.Channel, m message.Message) {
+	if _, ok := m.(*message.Data); ok {
+		select {
+		case <-p.stalled:
+		default:
+			close(p.stalled)
+		}
+		<-p.release
+	}
+}
+
+// TestParkedRequestsBudget: a peer that stops reading while it floods
+// Requests gets answers only until 4 MiB waits to be sent; the rest are
+// parked, and past the parked-requests budget the peer is dropped with
+// ErrPeerBudget, long before the write timeout.
+func TestParkedRequestsBudget(t *testing.T) {
+	old := budgetLimits
+	budgetLimits.parked = 1000
+	t.Cleanup(func() { budgetLimits = old })
+	kp := testKeyPair(t)
+	w, err := Create(storage.NewMemory(), &Options{KeyPair: &kp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	block := make([]byte, 256<<10)
+	for i := 0; i < 64; i++ {
+		if _, err := w.Append(block); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sp := &stallingProbe{stalled: make(chan struct{}), release: make(chan struct{})}
+	defer close(sp.release)
+	ch, result := hostileWith(t, w, w.Key(), sp)
+	// the attacker reads nothing after the first Data: Requests for every
+	// block, again and again, more than the sockets, the 4 MiB and the
+	// budget hold
+	go func() {
+		for i := 0; i < 4000; i++ {
+			if ch.Send(message.NewRequest(uint64(i%64), 0, false, 0)) != nil {
+				return
+			}
+		}
+	}()
+	select {
+	case err := <-result:
+		if !errors.Is(err, ErrPeerBudget) {
+			t.Fatalf("the session ended with %v, want ErrPeerBudget", err)
+		}
+	case <-time.After(4 * time.Second): // the write timeout is 5 s
+		t.Fatal("the session did not end")
+	}
+}
+
+// TestWantAnswersBudget: answering Wants costs the bitfield bytes each
+// covers; a peer that keeps asking for the whole bitfield is dropped with
+// ErrPeerBudget once its connection's budget is spent.
+func TestWantAnswersBudget(t *testing.T) {
+	old := budgetLimits
+	budgetLimits.wantAnswers = 64 << 10
+	t.Cleanup(func() { budgetLimits = old })
+	w := blocksFeed(t, 1000)
+	ch, _, result := hostile(t, w, w.Key())
+	n := 0
+	for ; n < 10000; n++ {
+		if ch.Send(&message.Want{Range: message.Range{Start: 0, Length: message.Uint64(0)}}) != nil {
+			break
+		}
+	}
+	select {
+	case err := <-result:
+		if !errors.Is(err, ErrPeerBudget) {
+			t.Fatalf("the session ended with %v, want ErrPeerBudget", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the session did not end after %d Wants of the whole bitfield", n)
 	}
 }

@@ -43,7 +43,6 @@ type replState struct {
 	waiting    []*waiter
 	selections []*selection
 	reserved   *bitfield.Sparse // blocks requested from some peer
-	syncedOnce bool
 	stats      Stats
 	noiseKey   *session.KeyPair
 	out        []pending // run after unlocking

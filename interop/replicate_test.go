@@ -200,10 +200,9 @@ func jsWriterGoReader(t *testing.T, sc scenario, goDials bool) {
 	defer cancel()
 	params := map[string]any{"seed": hex.EncodeToString(writerSeed()), "blocks": sc.blocks, "batch": sc.batch, "live": sc.live, "appendAfterOpen": sc.appends}
 	jsRole := map[bool]string{true: "responder", false: "initiator"}[goDials]
-	var p *jsPeer
 	var conn net.Conn
 	if goDials {
-		p = startJS(t, ctx, "peers/replicate.js", jsRole, "listen", "writer", jsParams(params))
+		p := startJS(t, ctx, "peers/replicate.js", jsRole, "listen", "writer", jsParams(params))
 		p.waitFor("ready", 20*time.Second)
 		e := p.waitFor("listening", 10*time.Second)
 		c, err := net.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(int(e["port"].(float64)))))
@@ -213,7 +212,7 @@ func jsWriterGoReader(t *testing.T, sc scenario, goDials bool) {
 		t.Cleanup(func() { c.Close() })
 		conn = c
 	} else {
-		conn, p = connect(t, false, func(addr string) *jsPeer {
+		conn, _ = connect(t, false, func(addr string) *jsPeer {
 			return startJS(t, ctx, "peers/replicate.js", jsRole, addr, "writer", jsParams(params))
 		})
 	}

@@ -29,7 +29,6 @@ func roles(t *testing.T, f func(t *testing.T, goInitiator bool)) {
 }
 
 type goRecorder struct {
-	mu       sync.Mutex
 	opened   chan struct{}
 	messages chan message.Message
 	closed   chan error

@@ -203,9 +203,6 @@ func New(ctx context.Context, conn io.ReadWriter, cfg Config) (*Session, error) 
 	res, err := handshake(conn, br, cfg.Initiator, *kp, cfg.Random)
 	if !stop() {
 		// ctx ended during the handshake and the conn was interrupted
-		if err == nil {
-			err = ctx.Err()
-		}
 		return nil, fmt.Errorf("%w: %w", ErrHandshake, ctx.Err())
 	}
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"net"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,7 +14,6 @@ import (
 
 // recorder is a Handler that records events.
 type recorder struct {
-	mu       sync.Mutex
 	opened   chan *Channel
 	messages chan message.Message
 	closed   chan error
@@ -225,15 +223,13 @@ func TestGarbageAfterHandshake(t *testing.T) {
 // TestTimeout: a peer that stops sending (its keep-alives disabled) is
 // dropped after the timeout; with keep-alives the session lives on.
 func TestTimeout(t *testing.T) {
-	a, b, ea, eb := pair(t, Config{Timeout: 300 * time.Millisecond, Live: true}, Config{Timeout: -1, Live: true})
-	_ = a
-	_ = b
+	_, _, ea, eb := pair(t, Config{Timeout: 300 * time.Millisecond, Live: true}, Config{Timeout: -1, Live: true})
 	if err := wait(t, ea, "a ends"); !errors.Is(err, ErrTimeout) {
 		t.Fatalf("a.Run = %v, want ErrTimeout", err)
 	}
 	wait(t, eb, "b ends")
 
-	a, b, ea, eb = pair(t, Config{Timeout: 300 * time.Millisecond, Live: true}, Config{Timeout: 300 * time.Millisecond, Live: true})
+	_, _, ea, eb = pair(t, Config{Timeout: 300 * time.Millisecond, Live: true}, Config{Timeout: 300 * time.Millisecond, Live: true})
 	select {
 	case err := <-ea:
 		t.Fatalf("a ended with %v despite keep-alives", err)

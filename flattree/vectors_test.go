@@ -1,11 +1,13 @@
 package flattree_test
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash"
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -24,12 +26,25 @@ func load(t *testing.T) *vectors.FlatTree {
 	return v
 }
 
-// wantU64 compares a Go result with a JS one; nil means JS could not
-// compute it exactly (flag BeyondExact) and is not compared.
-func wantU64(t *testing.T, name string, i, got uint64, want *uint64) {
+// wantU64 compares a Go result with a JS one; an inexact JS result (flag
+// BeyondExact) is not compared.
+func wantU64(t *testing.T, name string, i, got uint64, want vectors.Num) {
 	t.Helper()
-	if want != nil && got != *want {
-		t.Errorf("%s(%d) = %d, want %d", name, i, got, *want)
+	if !want.Inexact && got != want.V {
+		t.Errorf("%s(%d) = %d, want %d", name, i, got, want.V)
+	}
+}
+
+// wantChild compares LeftChild or RightChild with JS: nil (null) means the
+// node is a leaf and has none.
+func wantChild(t *testing.T, name string, i, got uint64, ok bool, want *vectors.Num) {
+	t.Helper()
+	if ok != (want != nil) {
+		t.Errorf("%s(%d) ok = %v, want %v", name, i, ok, want != nil)
+		return
+	}
+	if ok {
+		wantU64(t, name, i, got, *want)
 	}
 }
 
@@ -57,16 +72,11 @@ func TestNodeVectors(t *testing.T) {
 					wantU64(t, "Children[1]", i, r, tc.Children[1])
 				}
 				lc, ok := LeftChild(i)
-				if ok != (tc.LeftChild != nil) && !tc.HasFlag("BeyondExact") {
-					t.Errorf("LeftChild(%d) ok = %v, want %v", i, ok, tc.LeftChild != nil)
-				} else if ok {
-					wantU64(t, "LeftChild", i, lc, tc.LeftChild)
-				}
+				wantChild(t, "LeftChild", i, lc, ok, tc.LeftChild)
 				rc, ok := RightChild(i)
-				if ok != (tc.RightChild != nil) && !tc.HasFlag("BeyondExact") {
-					t.Errorf("RightChild(%d) ok = %v, want %v", i, ok, tc.RightChild != nil)
-				} else if ok {
-					wantU64(t, "RightChild", i, rc, tc.RightChild)
+				wantChild(t, "RightChild", i, rc, ok, tc.RightChild)
+				if tc.HasFlag("BeyondExact") != hasInexact(tc) {
+					t.Errorf("flag BeyondExact = %v, but inexact results: %v", tc.HasFlag("BeyondExact"), hasInexact(tc))
 				}
 				wantU64(t, "LeftSpan", i, LeftSpan(i), tc.LeftSpan)
 				wantU64(t, "RightSpan", i, RightSpan(i), tc.RightSpan)
@@ -90,6 +100,23 @@ func TestNodeVectors(t *testing.T) {
 	if n < 200 {
 		t.Fatalf("only %d node and index cases ran", n)
 	}
+}
+
+// hasInexact reports whether any result of tc is "inexact".
+func hasInexact(tc vectors.NodeTest) bool {
+	all := []vectors.Num{tc.Parent, tc.Sibling, tc.LeftSpan, tc.RightSpan, tc.Count, tc.CountLeaves, tc.NextLeaf}
+	all = append(all, tc.Children...)
+	for _, c := range []*vectors.Num{tc.LeftChild, tc.RightChild} {
+		if c != nil {
+			all = append(all, *c)
+		}
+	}
+	for _, n := range all {
+		if n.Inexact {
+			return true
+		}
+	}
+	return false
 }
 
 func TestRootsVectors(t *testing.T) {
@@ -245,17 +272,52 @@ func TestIteratorVectors(t *testing.T) {
 }
 
 // digester writes values as uint64be into BLAKE2b-256, as the JS generator
-// does (spec/flattree.md, "Accumulated digests").
+// does (spec/flattree.md, "Accumulated digests"), and takes the checkpoints
+// the vectors give: at is called before each outer-loop value i and records
+// the digest so far for every checkpoint end ≤ i.
 type digester struct {
-	h   hash.Hash
-	buf [8]byte
+	h       hash.Hash
+	buf     [8]byte
+	pending []uint64
+	got     []vectors.Checkpoint
 }
 
 const none = ^uint64(0)
 
-func newDigester() *digester {
+func newDigester(limit uint64) *digester {
 	h, _ := blake2b.New256(nil)
-	return &digester{h: h}
+	return &digester{h: h, pending: checkpointEnds(limit)}
+}
+
+// checkpointEnds are the ends of the checkpoints: every power of two up to
+// limit and every multiple of limit/16.
+func checkpointEnds(limit uint64) []uint64 {
+	set := map[uint64]bool{}
+	for e := uint64(1); e <= limit; e *= 2 {
+		set[e] = true
+	}
+	for e := limit / 16; e <= limit; e += limit / 16 {
+		set[e] = true
+	}
+	var ends []uint64
+	for e := range set {
+		ends = append(ends, e)
+	}
+	slices.Sort(ends)
+	return ends
+}
+
+func (d *digester) at(i uint64) {
+	for len(d.pending) > 0 && d.pending[0] <= i {
+		d.got = append(d.got, vectors.Checkpoint{End: d.pending[0], Digest: d.h.Sum(nil)})
+		d.pending = d.pending[1:]
+	}
+}
+
+// done records the remaining checkpoints and returns them with the digest.
+func (d *digester) done(limit uint64) ([]byte, []vectors.Checkpoint) {
+	d.at(limit)
+	return d.h.Sum(nil), d.got
 }
 
 func (d *digester) u64(v uint64) {
@@ -285,9 +347,10 @@ func (d *digester) list(l []uint64) {
 	}
 }
 
-func digestNodes(limit uint64) []byte {
-	d := newDigester()
+func digestNodes(limit uint64) ([]byte, []vectors.Checkpoint) {
+	d := newDigester(limit)
 	for i := uint64(0); i < limit; i++ {
+		d.at(i)
 		d.u64(Depth(i))
 		d.u64(Offset(i))
 		d.u64(Parent(i))
@@ -300,37 +363,40 @@ func digestNodes(limit uint64) []byte {
 		d.u64(CountLeaves(i))
 		d.u64(NextLeaf(i))
 	}
-	return d.h.Sum(nil)
+	return d.done(limit)
 }
 
-func digestRoots(limit uint64) []byte {
-	d := newDigester()
+func digestRoots(limit uint64) ([]byte, []vectors.Checkpoint) {
+	d := newDigester(limit)
 	for i := uint64(0); i < limit; i += 2 {
+		d.at(i)
 		full, _ := FullRoots(i)
 		d.list(full)
 		future, _ := FutureRoots(i)
 		d.list(future)
 	}
-	return d.h.Sum(nil)
+	return d.done(limit)
 }
 
-func digestPatch(limit uint64) []byte {
-	d := newDigester()
+func digestPatch(limit uint64) ([]byte, []vectors.Checkpoint) {
+	d := newDigester(limit)
 	for from := uint64(0); from < limit; from += 2 {
+		d.at(from)
 		for to := uint64(0); to < limit; to += 2 {
 			p, _ := Patch(from, to)
 			d.list(p)
 		}
 	}
-	return d.h.Sum(nil)
+	return d.done(limit)
 }
 
 var iterMoves = []string{"next", "prev", "parent", "sibling", "leftChild", "rightChild", "leftSpan", "rightSpan",
 	"peekLeftSpan", "peekRightSpan", "nextTree", "prevTree", "isLeft", "isRight", "count", "countLeaves"}
 
-func digestIterator(limit uint64) []byte {
-	d := newDigester()
+func digestIterator(limit uint64) ([]byte, []vectors.Checkpoint) {
+	d := newDigester(limit)
 	for i := uint64(0); i < limit; i++ {
+		d.at(i)
 		for _, m := range iterMoves {
 			it := NewIterator(i)
 			r, _ := move(it, m, 0)
@@ -348,12 +414,15 @@ func digestIterator(limit uint64) []byte {
 			d.bool(NewIterator(i).IsRoot(length))
 		}
 	}
-	return d.h.Sum(nil)
+	return d.done(limit)
 }
 
+// TestDigestVectors recomputes every accumulated digest and compares it
+// and each checkpoint with JS; the first checkpoint that differs names the
+// range of indexes where Go and JS first disagree.
 func TestDigestVectors(t *testing.T) {
 	v := load(t)
-	recipes := map[string]func(uint64) []byte{
+	recipes := map[string]func(uint64) ([]byte, []vectors.Checkpoint){
 		"nodes": digestNodes, "roots": digestRoots, "patch": digestPatch, "iterator": digestIterator,
 	}
 	seen := map[string]bool{}
@@ -364,8 +433,20 @@ func TestDigestVectors(t *testing.T) {
 				t.Fatalf("%s: unknown recipe %q", tc.Name("flattree.json"), tc.Recipe)
 			}
 			seen[tc.Recipe] = true
-			if got := f(tc.Limit); hex.EncodeToString(got) != tc.Digest.String() {
+			got, cps := f(tc.Limit)
+			if hex.EncodeToString(got) != tc.Digest.String() {
 				t.Errorf("%s: digest %s below %d = %x, want %s", tc.Name("flattree.json"), tc.Recipe, tc.Limit, got, tc.Digest)
+			}
+			if len(cps) != len(tc.Checkpoints) {
+				t.Errorf("%s: %d checkpoints, want %d", tc.Name("flattree.json"), len(cps), len(tc.Checkpoints))
+				continue
+			}
+			for k, want := range tc.Checkpoints {
+				if cps[k].End != want.End || !bytes.Equal(cps[k].Digest, want.Digest) {
+					t.Errorf("%s: checkpoint %d: digest below %d = %x, want below %d = %s (the first difference is below this end)",
+						tc.Name("flattree.json"), k, cps[k].End, cps[k].Digest, want.End, want.Digest)
+					break
+				}
 			}
 		}
 	}

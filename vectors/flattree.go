@@ -1,5 +1,10 @@
 package vectors
 
+import (
+	"encoding/json"
+	"fmt"
+)
+
 // FlatTree is vectors/flattree.json: flat-tree 1.13.0 index arithmetic.
 type FlatTree struct {
 	Header
@@ -12,23 +17,58 @@ type FlatTree struct {
 	Digest      []Group[DigestTest]
 }
 
-// NodeTest gives every per-node function at one index. A nil result is one
-// that JS cannot compute exactly (flag BeyondExact) or, for children, a leaf.
+// NodeTest gives every per-node function at one index. Children,
+// LeftChild and RightChild are nil for a leaf (JSON null: no such node). A
+// result that JS cannot compute exactly is [Inexact] (flag BeyondExact).
 type NodeTest struct {
 	Case
-	Index       uint64    `json:"index"`
-	Depth       uint64    `json:"depth"`
-	Offset      uint64    `json:"offset"`
-	Parent      *uint64   `json:"parent"`
-	Sibling     *uint64   `json:"sibling"`
-	Children    []*uint64 `json:"children"`
-	LeftChild   *uint64   `json:"leftChild"`
-	RightChild  *uint64   `json:"rightChild"`
-	LeftSpan    *uint64   `json:"leftSpan"`
-	RightSpan   *uint64   `json:"rightSpan"`
-	Count       *uint64   `json:"count"`
-	CountLeaves *uint64   `json:"countLeaves"`
-	NextLeaf    *uint64   `json:"nextLeaf"`
+	Index       uint64 `json:"index"`
+	Depth       uint64 `json:"depth"`
+	Offset      uint64 `json:"offset"`
+	Parent      Num    `json:"parent"`
+	Sibling     Num    `json:"sibling"`
+	Children    []Num  `json:"children"`
+	LeftChild   *Num   `json:"leftChild"`
+	RightChild  *Num   `json:"rightChild"`
+	LeftSpan    Num    `json:"leftSpan"`
+	RightSpan   Num    `json:"rightSpan"`
+	Count       Num    `json:"count"`
+	CountLeaves Num    `json:"countLeaves"`
+	NextLeaf    Num    `json:"nextLeaf"`
+}
+
+// Num is a result computed by JS with float64 math: a JSON number, or the
+// string "inexact" for a result of 2^53 or more, which JS cannot compute
+// exactly and which is not compared (flag BeyondExact). JSON null is not a
+// Num; a field that may be absent is a *Num.
+type Num struct {
+	V       uint64
+	Inexact bool
+}
+
+// UnmarshalJSON accepts a non-negative integer or "inexact".
+func (n *Num) UnmarshalJSON(b []byte) error {
+	if string(b) == `"inexact"` {
+		*n = Num{Inexact: true}
+		return nil
+	}
+	var v uint64
+	if string(b) == "null" {
+		return fmt.Errorf("vectors: null where a number or \"inexact\" is required")
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return fmt.Errorf("vectors: want an integer or \"inexact\", got %s", b)
+	}
+	*n = Num{V: v}
+	return nil
+}
+
+// MarshalJSON writes the number or "inexact".
+func (n Num) MarshalJSON() ([]byte, error) {
+	if n.Inexact {
+		return []byte(`"inexact"`), nil
+	}
+	return json.Marshal(n.V)
 }
 
 // IndexTest is index(depth, offset).
@@ -74,12 +114,34 @@ type IteratorStep struct {
 }
 
 // DigestTest is an accumulated BLAKE2b-256 digest over a recipe (see
-// spec/flattree.md) for every input below Limit.
+// spec/flattree.md) for every input below Limit, with checkpoints: each
+// [end, digest] is the digest of what the recipe fed for every outer-loop
+// value below end.
 type DigestTest struct {
 	Case
-	Recipe string `json:"recipe"`
-	Limit  uint64 `json:"limit"`
-	Digest Hex    `json:"digest"`
+	Recipe      string       `json:"recipe"`
+	Limit       uint64       `json:"limit"`
+	Digest      Hex          `json:"digest"`
+	Checkpoints []Checkpoint `json:"checkpoints"`
+}
+
+// Checkpoint is [end, digest]: an accumulated digest part way, after every
+// input below end (flattree.json) or up to end (tree-index.json).
+type Checkpoint struct {
+	End    uint64
+	Digest Hex
+}
+
+// UnmarshalJSON reads [end, "hex"].
+func (c *Checkpoint) UnmarshalJSON(b []byte) error {
+	var pair []json.RawMessage
+	if err := json.Unmarshal(b, &pair); err != nil || len(pair) != 2 {
+		return fmt.Errorf("vectors: checkpoint %s: want [end, digest]", b)
+	}
+	if err := json.Unmarshal(pair[0], &c.End); err != nil {
+		return fmt.Errorf("vectors: checkpoint end: %w", err)
+	}
+	return json.Unmarshal(pair[1], &c.Digest)
 }
 
 func init() { register("flattree.json", func() error { _, err := LoadFlatTree(); return err }) }

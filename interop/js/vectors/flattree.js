@@ -14,12 +14,18 @@ const { source, writeFile, outDir, hex } = require('./lib/vectors')
 
 const NONE = 2n ** 64n - 1n // how the digest encodes "no value" (JS null / -1)
 
+// INEXACT marks a result that JS float math cannot give exactly (2^53 or
+// more): it is not compared. It is distinct from null, which is an absent
+// result (a leaf's children).
+const INEXACT = 'inexact'
+
 function safe (n) {
-  return Number.isSafeInteger(n) ? n : null
+  return Number.isSafeInteger(n) ? n : INEXACT
 }
 
 // nodeCase records every per-node function at index i. A value that JS
-// cannot compute exactly (beyond 2^53) is recorded as null.
+// cannot compute exactly (beyond 2^53) is recorded as INEXACT; a leaf's
+// absent children are null.
 function nodeCase (i, comment, flags) {
   const children = flat.children(i)
   const out = {
@@ -40,9 +46,10 @@ function nodeCase (i, comment, flags) {
     nextLeaf: safe(flat.nextLeaf(i)),
     result: 'valid'
   }
-  const anyNull = ['parent', 'sibling', 'leftSpan', 'rightSpan', 'count', 'countLeaves', 'nextLeaf']
-    .some((k) => out[k] === null)
-  if (anyNull && !out.flags.includes('BeyondExact')) out.flags.push('BeyondExact')
+  const anyInexact = ['parent', 'sibling', 'leftChild', 'rightChild', 'leftSpan', 'rightSpan', 'count', 'countLeaves', 'nextLeaf']
+    .some((k) => out[k] === INEXACT) || (children !== null && out.children.includes(INEXACT))
+  if (anyInexact && !out.flags.includes('BeyondExact')) out.flags.push('BeyondExact')
+  if (!anyInexact && out.flags.includes('BeyondExact')) throw new Error('BeyondExact without an inexact result: ' + i)
   return out
 }
 
@@ -185,12 +192,38 @@ function iteratorCases () {
 // Accumulated digests: every function for every index below the limit,
 // each value written as uint64be (NONE for JS null or -1, 1/0 for
 // booleans) into one BLAKE2b-256. spec/flattree.md gives the recipe.
+//
+// Checkpoints make a mismatch point at a range of indexes: [end, digest],
+// where digest is BLAKE2b-256 of the bytes fed for every outer-loop value
+// below end, for end = every power of two up to the limit and every
+// multiple of limit/16.
+function checkpointEnds (limit) {
+  const ends = new Set()
+  for (let e = 1; e <= limit; e *= 2) ends.add(e)
+  for (let e = limit / 16; e <= limit; e += limit / 16) ends.add(e)
+  return [...ends].sort((a, b) => a - b)
+}
+
 function digestCases () {
-  function hasher () {
+  function hasher (limit) {
     const state = Buffer.alloc(sodium.crypto_generichash_STATEBYTES)
     sodium.crypto_generichash_init(state, null, 32)
     const b = Buffer.alloc(8)
+    const pending = checkpointEnds(limit)
+    const checkpoints = []
     return {
+      // at is called before the outer-loop value i is fed, and with the
+      // limit at the end: it records every checkpoint whose end is ≤ i.
+      at (i) {
+        while (pending.length && pending[0] <= i) {
+          const copy = Buffer.alloc(state.length)
+          state.copy(copy)
+          const out = Buffer.alloc(32)
+          sodium.crypto_generichash_final(copy, out)
+          checkpoints.push([pending.shift(), hex(out)])
+        }
+      },
+      checkpoints,
       u64 (v) {
         if (v === null || v === -1) v = NONE
         else if (v === true) v = 1n
@@ -201,13 +234,16 @@ function digestCases () {
       digest () {
         const out = Buffer.alloc(32)
         sodium.crypto_generichash_final(state, out)
+        const last = checkpoints[checkpoints.length - 1]
+        if (pending.length || last[0] !== limit || last[1] !== hex(out)) throw new Error('checkpoints do not end at the digest')
         return out
       }
     }
   }
   const LIMIT = 1 << 16
-  const nodes = hasher()
+  const nodes = hasher(LIMIT)
   for (let i = 0; i < LIMIT; i++) {
+    nodes.at(i)
     nodes.u64(flat.depth(i))
     nodes.u64(flat.offset(i))
     nodes.u64(flat.parent(i))
@@ -220,8 +256,10 @@ function digestCases () {
     nodes.u64(flat.countLeaves(i))
     nodes.u64(flat.nextLeaf(i))
   }
-  const roots = hasher()
+  nodes.at(LIMIT)
+  const roots = hasher(LIMIT)
   for (let i = 0; i < LIMIT; i += 2) {
+    roots.at(i)
     const full = flat.fullRoots(i)
     roots.u64(full.length)
     for (const x of full) roots.u64(x)
@@ -229,19 +267,23 @@ function digestCases () {
     roots.u64(future.length)
     for (const x of future) roots.u64(x)
   }
+  roots.at(LIMIT)
   const PATCH_LIMIT = 1 << 9
-  const patch = hasher()
+  const patch = hasher(PATCH_LIMIT)
   for (let from = 0; from < PATCH_LIMIT; from += 2) {
+    patch.at(from)
     for (let to = 0; to < PATCH_LIMIT; to += 2) {
       const p = flat.patch(from, to)
       patch.u64(p.length)
       for (const x of p) patch.u64(x)
     }
   }
+  patch.at(PATCH_LIMIT)
   const ITER = ['next', 'prev', 'parent', 'sibling', 'leftChild', 'rightChild', 'leftSpan', 'rightSpan',
     'peekLeftSpan', 'peekRightSpan', 'nextTree', 'prevTree', 'isLeft', 'isRight', 'count', 'countLeaves']
-  const iter = hasher()
+  const iter = hasher(LIMIT)
   for (let i = 0; i < LIMIT; i++) {
+    iter.at(i)
     for (const move of ITER) {
       const ite = flat.iterator(i)
       iter.u64(ite[move]())
@@ -251,13 +293,14 @@ function digestCases () {
     }
     for (const length of [0, 1, 2, 3, 64, 1000]) iter.u64(flat.iterator(i).isRoot(length))
   }
+  iter.at(LIMIT)
   return [{
     type: 'DigestTest',
     tests: [
-      { comment: 'node functions', flags: [], recipe: 'nodes', limit: LIMIT, digest: hex(nodes.digest()), result: 'valid' },
-      { comment: 'fullRoots and futureRoots', flags: [], recipe: 'roots', limit: LIMIT, digest: hex(roots.digest()), result: 'valid' },
-      { comment: 'patch for every pair', flags: [], recipe: 'patch', limit: PATCH_LIMIT, digest: hex(patch.digest()), result: 'valid' },
-      { comment: 'iterator moves', flags: [], recipe: 'iterator', limit: LIMIT, digest: hex(iter.digest()), result: 'valid' }
+      { comment: 'node functions', flags: [], recipe: 'nodes', limit: LIMIT, digest: hex(nodes.digest()), checkpoints: nodes.checkpoints, result: 'valid' },
+      { comment: 'fullRoots and futureRoots', flags: [], recipe: 'roots', limit: LIMIT, digest: hex(roots.digest()), checkpoints: roots.checkpoints, result: 'valid' },
+      { comment: 'patch for every pair', flags: [], recipe: 'patch', limit: PATCH_LIMIT, digest: hex(patch.digest()), checkpoints: patch.checkpoints, result: 'valid' },
+      { comment: 'iterator moves', flags: [], recipe: 'iterator', limit: LIMIT, digest: hex(iter.digest()), checkpoints: iter.checkpoints, result: 'valid' }
     ]
   }]
 }
@@ -267,7 +310,7 @@ writeFile(outDir(), 'flattree', {
   source: source('flat-tree'),
   notes: {
     Large: 'The index is above 2^16; JS computes it with float64 math, which is exact below 2^53.',
-    BeyondExact: 'Some result is 2^53 or more, where JS float64 math is not exact; such results are null and are not compared. Go computes them exactly in uint64.',
+    BeyondExact: 'Some result is 2^53 or more, where JS float64 math is not exact; such results are the string "inexact" and are not compared (null stays "no such result", as for a leaf\'s children).',
     OddIndex: 'A leaf (even) index is required; the JS function throws.'
   }
 }, [].concat(nodeCases(), rootsCases(), iteratorCases(), digestCases()))

@@ -304,19 +304,44 @@ func TestTreeIndexVectors(t *testing.T) {
 			remote := NewTreeIndex(nil)
 			requester := NewTreeIndex(nil)
 			for k, s := range tc.Steps {
-				if s.RequesterHeld != nil {
-					// the real clone's tree bits, as recorded
-					requester = NewTreeIndex(nil)
-					for _, i := range s.RequesterHeld {
-						requester.bits.Set(i, true)
-					}
-					if requester.bits.Len() != *s.RequesterTreeLength {
-						t.Fatalf("%s step %d: rebuilt tree length %d, JS had %d", name, k, requester.bits.Len(), *s.RequesterTreeLength)
-					}
+				digest := requester.Digest(2 * s.Index)
+				if digest != s.Digest {
+					t.Errorf("%s step %d: Digest(%d) = %d, want %d", name, k, 2*s.Index, digest, s.Digest)
 				}
-				if s.WriterLength != nil && *s.WriterLength != responder.Blocks() {
-					// the writer appended since the last request
-					responder = writerTree(*s.WriterLength)
+				nodes, vb, ok := responder.Proof(2*s.Index, digest, s.Hash, remote)
+				if !ok || !equalU64(nodes, s.Nodes) || vb != s.VerifiedBy {
+					t.Errorf("%s step %d: Proof = %v, %d; want %v, %d", name, k, nodes, vb, s.Nodes, s.VerifiedBy)
+				}
+				// the requester keeps the block's leaf and every node sent
+				requester.Set(2 * s.Index)
+				for _, n := range nodes {
+					requester.Set(n)
+				}
+				if got := heldNodes(requester); !equalU64(got, s.RequesterHeldAfter) {
+					t.Errorf("%s step %d: requester holds %v after, want %v", name, k, got, s.RequesterHeldAfter)
+				}
+				if got := heldNodes(remote); !equalU64(got, s.RemoteHeldAfter) {
+					t.Errorf("%s step %d: remote tree holds %v after, want %v", name, k, got, s.RemoteHeldAfter)
+				}
+			}
+		}
+	}
+	// The feed sequence was recorded between real feeds: the requester's
+	// tree is what the JS clone had stored (core's TestFeedSequenceVectors
+	// checks that a Go clone stores the same); here the tree index must
+	// compute the same digests, proofs and remote tree from it.
+	for _, g := range v.Feeds {
+		for _, tc := range g.Tests {
+			name := tc.Name("tree-index.json")
+			remote := NewTreeIndex(nil)
+			for k, s := range tc.Steps {
+				responder := writerTree(s.WriterLength)
+				requester := NewTreeIndex(nil)
+				for _, i := range s.RequesterHeld {
+					requester.bits.Set(i, true)
+				}
+				if requester.bits.Len() != s.RequesterTreeLength {
+					t.Fatalf("%s step %d: rebuilt tree length %d, JS had %d", name, k, requester.bits.Len(), s.RequesterTreeLength)
 				}
 				digest := requester.Digest(2 * s.Index)
 				if digest != s.Digest {
@@ -326,29 +351,45 @@ func TestTreeIndexVectors(t *testing.T) {
 				if !ok || !equalU64(nodes, s.Nodes) {
 					t.Errorf("%s step %d: Proof nodes %v, want %v", name, k, nodes, s.Nodes)
 				}
-				if s.VerifiedBy != nil && vb != *s.VerifiedBy {
-					t.Errorf("%s step %d: verifiedBy %d, want %d", name, k, vb, *s.VerifiedBy)
+				if (vb != 0) != s.Signature {
+					t.Errorf("%s step %d: signature %v, JS sent %v", name, k, vb != 0, s.Signature)
 				}
-				if s.Signature != nil && (vb != 0) != *s.Signature {
-					t.Errorf("%s step %d: signature %v, JS sent %v", name, k, vb != 0, *s.Signature)
-				}
-				if s.RequesterHeld == nil {
-					requester.Set(2 * s.Index)
-					for _, n := range nodes {
-						requester.Set(n)
-					}
+				if got := heldNodes(remote); !equalU64(got, s.RemoteHeldAfter) {
+					t.Errorf("%s step %d: remote tree holds %v after, want %v", name, k, got, s.RemoteHeldAfter)
 				}
 			}
 		}
 	}
 	for _, g := range v.Digests {
 		for _, tc := range g.Tests {
-			got, count := proofDigest()
+			got, count, cps := proofDigest()
 			if count != tc.Proofs || !bytes.Equal(got, tc.Digest) {
 				t.Errorf("%s: %d proofs, digest %x; want %d, %s", tc.Name("tree-index.json"), count, got, tc.Proofs, tc.Digest)
 			}
+			if len(cps) != len(tc.Checkpoints) {
+				t.Errorf("%s: %d checkpoints, want %d", tc.Name("tree-index.json"), len(cps), len(tc.Checkpoints))
+				continue
+			}
+			for k, want := range tc.Checkpoints {
+				if cps[k].End != want.End || !bytes.Equal(cps[k].Digest, want.Digest) {
+					t.Errorf("%s: checkpoint %d: digest after writer length %d = %x, want after %d = %s (the first difference is in the cases of this writer length)",
+						tc.Name("tree-index.json"), k, cps[k].End, cps[k].Digest, want.End, want.Digest)
+					break
+				}
+			}
 		}
 	}
+}
+
+// heldNodes lists the nodes set in a tree index, in order.
+func heldNodes(t *TreeIndex) []uint64 {
+	var held []uint64
+	for i := uint64(0); i < t.bits.Len(); i++ {
+		if t.Get(i) {
+			held = append(held, i)
+		}
+	}
+	return held
 }
 
 func writerTree(n uint64) *TreeIndex {
@@ -373,8 +414,10 @@ func equalU64(a, b []uint64) bool {
 	return true
 }
 
-// proofDigest follows the recipe "proofs" of spec/bitfield.md.
-func proofDigest() ([]byte, int) {
+// proofDigest follows the recipe "proofs" of spec/bitfield.md, with a
+// checkpoint after each writer length.
+func proofDigest() ([]byte, int, []vectors.Checkpoint) {
+	var cps []vectors.Checkpoint
 	h, _ := blake2b.New256(nil)
 	u64 := func(v uint64) {
 		var b [8]byte
@@ -408,6 +451,7 @@ func proofDigest() ([]byte, int) {
 				}
 			}
 		}
+		cps = append(cps, vectors.Checkpoint{End: n, Digest: h.Sum(nil)})
 	}
-	return h.Sum(nil), count
+	return h.Sum(nil), count, cps
 }

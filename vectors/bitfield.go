@@ -81,6 +81,7 @@ type TreeIndexVectors struct {
 	States    []Group[TreeStateTest]
 	Proofs    []Group[ProofTest]
 	Sequences []Group[ProofSequenceTest]
+	Feeds     []Group[FeedSequenceTest]
 	Digests   []Group[ProofDigestTest]
 }
 
@@ -109,37 +110,69 @@ type ProofTest struct {
 	VerifiedBy    *uint64  `json:"verifiedBy"`
 }
 
-// ProofSequenceTest is a sequence of requests against one writer with one
-// persistent remote tree.
+// ProofSequenceTest is a sequence of requests against one writer of
+// WriterLength blocks, with one persistent remote tree. The requester
+// starts empty; after each step it sets the block's leaf and then every
+// node of the reply, in order, with TreeIndex.Set.
 type ProofSequenceTest struct {
 	Case
 	WriterLength uint64      `json:"writerLength"`
 	Steps        []ProofStep `json:"steps"`
 }
 
-// ProofStep is one request and the proof sent for it. The guide sequence
-// also has the requester's tree bits (RequesterHeld, RequesterTreeLength),
-// whether a signature was sent, and the block value.
+// ProofStep is one request, the proof sent for it, and the state after it:
+// the nodes the requester holds (RequesterHeldAfter) and the nodes the
+// responder's remote tree holds (RemoteHeldAfter).
 type ProofStep struct {
-	Index               uint64   `json:"index"`
-	Hash                bool     `json:"hash"`
-	Digest              uint64   `json:"digest"`
-	Nodes               []uint64 `json:"nodes"`
-	VerifiedBy          *uint64  `json:"verifiedBy,omitempty"`
-	WriterLength        *uint64  `json:"writerLength,omitempty"`
-	RequesterHeld       []uint64 `json:"requesterHeld,omitempty"`
-	RequesterTreeLength *uint64  `json:"requesterTreeLength,omitempty"`
-	Signature           *bool    `json:"signature,omitempty"`
-	Value               *string  `json:"value,omitempty"`
+	Index              uint64   `json:"index"`
+	Hash               bool     `json:"hash"`
+	Digest             uint64   `json:"digest"`
+	Nodes              []uint64 `json:"nodes"`
+	VerifiedBy         uint64   `json:"verifiedBy"`
+	RequesterHeldAfter []uint64 `json:"requesterHeldAfter"`
+	RemoteHeldAfter    []uint64 `json:"remoteHeldAfter"`
+}
+
+// FeedSequenceTest is a sequence of requests recorded on the wire between
+// two real JS feeds (the guide's step 2): a writer that grows between
+// requests and a sparse clone whose tree bits are what its feed stored.
+// WriterLength is the writer's final length.
+type FeedSequenceTest struct {
+	Case
+	WriterLength uint64     `json:"writerLength"`
+	Steps        []FeedStep `json:"steps"`
+}
+
+// FeedStep is one request of a FeedSequenceTest: the clone's state when it
+// sent it (RequesterHeld, RequesterTreeLength in bits), the writer's length
+// then, the reply (Nodes, whether it carried a signature, the block value
+// or nil for a hash-only reply), the writer's remote tree once the proof
+// was built, and the clone's state once it stored the reply.
+type FeedStep struct {
+	Index                    uint64   `json:"index"`
+	Hash                     bool     `json:"hash"`
+	Digest                   uint64   `json:"digest"`
+	WriterLength             uint64   `json:"writerLength"`
+	RequesterHeld            []uint64 `json:"requesterHeld"`
+	RequesterTreeLength      uint64   `json:"requesterTreeLength"`
+	Nodes                    []uint64 `json:"nodes"`
+	Signature                bool     `json:"signature"`
+	Value                    *string  `json:"value"`
+	RemoteHeldAfter          []uint64 `json:"remoteHeldAfter"`
+	RequesterHeldAfter       []uint64 `json:"requesterHeldAfter"`
+	RequesterTreeLengthAfter uint64   `json:"requesterTreeLengthAfter"`
+	RequesterLengthAfter     uint64   `json:"requesterLengthAfter"`
 }
 
 // ProofDigestTest is an accumulated digest over many proofs (recipe in
-// spec/bitfield.md).
+// spec/bitfield.md). Each checkpoint [n, digest] is the digest after every
+// case of the writer lengths 1 … n.
 type ProofDigestTest struct {
 	Case
-	Recipe string `json:"recipe"`
-	Proofs int    `json:"proofs"`
-	Digest Hex    `json:"digest"`
+	Recipe      string       `json:"recipe"`
+	Proofs      int          `json:"proofs"`
+	Digest      Hex          `json:"digest"`
+	Checkpoints []Checkpoint `json:"checkpoints"`
 }
 
 func init() {
@@ -191,6 +224,8 @@ func LoadTreeIndex() (*TreeIndexVectors, error) {
 			return decodeGroup(raw, &v.Proofs)
 		case "ProofSequenceTest":
 			return decodeGroup(raw, &v.Sequences)
+		case "FeedSequenceTest":
+			return decodeGroup(raw, &v.Feeds)
 		case "ProofDigestTest":
 			return decodeGroup(raw, &v.Digests)
 		}

@@ -340,10 +340,10 @@ function treeFile (guide) {
     for (const [index, hash] of [[0, false], [1, false], [2, true], [101, false], [50, false], [51, false]]) {
       const digest = requester.digest(2 * index)
       const p = responder.proof(2 * index, { digest, hash, tree: remote })
-      steps.push({ index, hash, digest, nodes: p.nodes, verifiedBy: p.verifiedBy })
       // the requester keeps the block's node and every node sent
       requester.set(2 * index)
       for (const node of p.nodes) requester.set(node)
+      steps.push({ index, hash, digest, nodes: p.nodes, verifiedBy: p.verifiedBy, requesterHeldAfter: setBits(requester), remoteHeldAfter: setBits(remote) })
     }
     sequences.push({ comment: 'six requests against a writer of 102 with one remote tree', flags: [], writerLength: 102, steps, result: 'valid' })
   }
@@ -364,6 +364,15 @@ function treeFile (guide) {
   const state = Buffer.alloc(sodium.crypto_generichash_STATEBYTES)
   sodium.crypto_generichash_init(state, null, 32)
   const u64 = (v) => { const b = Buffer.alloc(8); b.writeBigUInt64BE(BigInt(v)); sodium.crypto_generichash_update(state, b) }
+  const sofar = () => {
+    const copy = Buffer.alloc(state.length)
+    state.copy(copy)
+    const out = Buffer.alloc(32)
+    sodium.crypto_generichash_final(copy, out)
+    return hex(out)
+  }
+  // checkpoints: [n, the digest of every case of writer lengths 1 … n]
+  const checkpoints = []
   let count = 0
   for (let n = 1; n <= 64; n++) {
     const responder = writerTree(n)
@@ -380,9 +389,11 @@ function treeFile (guide) {
         }
       }
     }
+    checkpoints.push([n, sofar()])
   }
   const digestOut = Buffer.alloc(32)
   sodium.crypto_generichash_final(state, digestOut)
+  if (checkpoints[checkpoints.length - 1][1] !== hex(digestOut)) throw new Error('proof digest checkpoints do not end at the digest')
 
   writeFile(outDir(), 'tree-index', {
     concept: 'hypercore tree index: blocks, verifiedBy, digests and proofs',
@@ -391,8 +402,9 @@ function treeFile (guide) {
   }, [
     { type: 'TreeStateTest', tests: states },
     { type: 'ProofTest', tests: proofs },
-    { type: 'ProofSequenceTest', tests: sequences.concat(guide) },
-    { type: 'ProofDigestTest', tests: [{ comment: 'every proof for writers of 1..64 blocks', flags: [], recipe: 'proofs', proofs: count, digest: hex(digestOut), result: 'valid' }] }
+    { type: 'ProofSequenceTest', tests: sequences },
+    { type: 'FeedSequenceTest', tests: guide },
+    { type: 'ProofDigestTest', tests: [{ comment: 'every proof for writers of 1..64 blocks', flags: [], recipe: 'proofs', proofs: count, digest: hex(digestOut), checkpoints, result: 'valid' }] }
   ])
 }
 
@@ -426,14 +438,28 @@ function guideSequence (cb) {
           s.nodes = m.nodes.map((n) => n.index)
           s.signature = !!m.signature
           s.value = m.value ? m.value.toString() : null
+          // the writer's record of what the clone's digests claimed, once
+          // this proof was built
+          const peer = core.peers.find((p) => p.stream === this)
+          s.remoteHeldAfter = setBits(peer.remoteTree)
         }
         return origData.call(this, m)
       }
     })
+    // after records the clone's state once the reply to the last request is
+    // stored: called from the callback of the get or update that sent it.
+    const after = () => {
+      const s = steps[steps.length - 1]
+      s.requesterHeldAfter = setBits(clone.tree)
+      s.requesterTreeLengthAfter = clone.tree.bitfield.length
+      s.requesterLengthAfter = clone.length
+    }
     clone.get(0, (err) => {
       if (err) throw err
+      after()
       clone.get(1, (err) => {
         if (err) throw err
+        after()
         let i = 0
         const next = () => {
           if (i === 100) return update()
@@ -445,8 +471,11 @@ function guideSequence (cb) {
     function update () {
       clone.update((err) => {
         if (err) throw err
+        after()
         clone.get(clone.length - 1, (err) => {
           if (err) throw err
+          after()
+          if (steps.length !== 4 || steps.some((s) => !s.requesterHeldAfter || !s.remoteHeldAfter)) throw new Error('guide: a step without its state after')
           cb([{ comment: 'guide step 2 over real feeds: get(0), get(1), 100 appends, update(), get(101)', flags: [], writerLength: 102, steps, result: 'valid' }])
           process.exit(0)
         })

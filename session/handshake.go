@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"sync/atomic"
 
 	"github.com/flynn/noise"
 	"golang.org/x/crypto/blake2b"
@@ -21,6 +22,17 @@ const maxHandshakeMessage = 65535
 
 // cipherSuite is Noise_XX_25519_ChaChaPoly_BLAKE2b.
 var cipherSuite = noise.NewCipherSuite(noise.DH25519, noise.CipherChaChaPoly, noise.HashBLAKE2b)
+
+// handshakeTrace is nil except in tests, which set it to see the Noise
+// state after each handshake message this side writes or reads (the
+// vectors' h and ck checkpoints).
+var handshakeTrace atomic.Pointer[func(*noise.HandshakeState)]
+
+func traceHandshake(hs *noise.HandshakeState) {
+	if f := handshakeTrace.Load(); f != nil {
+		(*f)(hs)
+	}
+}
 
 // KeyPair is a Noise static key pair (X25519). It identifies a peer's end of
 // a session; Hypercore 9 does not authenticate it and it is unrelated to the
@@ -115,6 +127,7 @@ func handshake(w io.Writer, r *bufio.Reader, initiator bool, static KeyPair, ran
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrHandshake, err)
 		}
+		traceHandshake(hs)
 		if err := sendHandshake(w, msg); err != nil {
 			return nil, err
 		}
@@ -155,6 +168,7 @@ func writeHandshake(w io.Writer, hs *noise.HandshakeState, payload []byte) error
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrHandshake, err)
 	}
+	traceHandshake(hs)
 	return sendHandshake(w, msg)
 }
 
@@ -185,6 +199,7 @@ func readHandshake(r *bufio.Reader, hs *noise.HandshakeState) (payload []byte, c
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("%w: %v", ErrHandshake, err)
 	}
+	traceHandshake(hs)
 	return payload, cs1, cs2, nil
 }
 

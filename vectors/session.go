@@ -18,8 +18,10 @@ type KeyStreamGroup struct {
 // stream for Key and Nonce, from libsodium.
 type KeyStreamTest struct {
 	Case
-	Key       Hex `json:"key"`
-	Nonce     Hex `json:"nonce"`
+	Key   Hex `json:"key"`
+	Nonce Hex `json:"nonce"`
+	// Subkey is HSalsa20(Key, Nonce[0:16]), the Salsa20 key of the stream.
+	Subkey    Hex `json:"subkey"`
 	KeyStream Hex `json:"keyStream"`
 }
 
@@ -32,8 +34,12 @@ type SessionGroup struct {
 // SessionTest is one session between an initiator and a responder.
 type SessionTest struct {
 	Case
-	Initiator    SessionSide         `json:"initiator"`
-	Responder    SessionSide         `json:"responder"`
+	Initiator SessionSide `json:"initiator"`
+	Responder SessionSide `json:"responder"`
+	// NoiseInit is the Noise symmetric state both sides start the
+	// handshake messages from: after InitializeSymmetric(protocol name)
+	// and MixHash(prologue).
+	NoiseInit    NoiseState          `json:"noiseInit"`
 	Handshake    []HandshakeMessage  `json:"handshake"`
 	Capabilities []SessionCapability `json:"capabilities"`
 	Frames       []SessionFrame      `json:"frames"`
@@ -53,12 +59,34 @@ type SessionSide struct {
 	Tx                 Hex `json:"tx"`
 	Rx                 Hex `json:"rx"`
 	HandshakeHash      Hex `json:"handshakeHash"`
+	// TxSubkey is HSalsa20(Tx, Nonce[0:16]) and RxSubkey is
+	// HSalsa20(Rx, RemoteNonce[0:16]): the Salsa20 keys of the two
+	// transport streams.
+	TxSubkey Hex `json:"txSubkey"`
+	RxSubkey Hex `json:"rxSubkey"`
 }
 
-// HandshakeMessage is one handshake message as sent: varint(len) ‖ message.
+// HandshakeMessage is one handshake message as sent: varint(len) ‖ message,
+// and the Noise symmetric state after each of its tokens and its payload,
+// which both sides share.
 type HandshakeMessage struct {
-	From    string `json:"from"`
-	Message Hex    `json:"message"`
+	From    string       `json:"from"`
+	Message Hex          `json:"message"`
+	Tokens  []NoiseToken `json:"tokens"`
+}
+
+// NoiseState is the Noise symmetric state's handshake hash H and chaining
+// key CK (64 bytes each, BLAKE2b).
+type NoiseState struct {
+	H  Hex `json:"h"`
+	CK Hex `json:"ck"`
+}
+
+// NoiseToken is the state after one token of a message pattern (e, ee, s,
+// es, se) or after its payload ("payload").
+type NoiseToken struct {
+	Token string `json:"token"`
+	NoiseState
 }
 
 // SessionCapability gives, for one feed key, the capability each side sends

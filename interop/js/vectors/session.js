@@ -18,6 +18,8 @@
 
 const sodium = require('sodium-native')
 const dh = require('noise-protocol/dh')
+const symmetricState = require('noise-protocol/symmetric-state')
+const xsalsa20 = require('xsalsa20')
 const XOR = require('simple-hypercore-protocol/lib/xor')
 const XSalsa20 = require('xsalsa20-universal')
 const SHP = require('simple-hypercore-protocol')
@@ -35,6 +37,62 @@ dh.generateKeypair = function (pk, sk) {
 XOR.nonce = function () {
   if (!nonces.length) throw new Error('unexpected nonce generation')
   return Buffer.from(nonces.shift())
+}
+
+// The Noise symmetric state of each handshake, recorded after every call
+// that noise-protocol's handshake state makes on it (one per token, one per
+// payload): ck is bytes 0..63 of the state, h bytes 64..127. Keyed by the
+// state buffer; both sides of a session must record the same sequence.
+let noiseTraces = new Map()
+for (const op of ['initializeSymmetric', 'mixHash', 'mixKey', 'encryptAndHash', 'decryptAndHash']) {
+  const real = symmetricState[op]
+  const wrapped = function (state, ...args) {
+    const r = real.call(this, state, ...args)
+    if (!noiseTraces.has(state)) noiseTraces.set(state, [])
+    noiseTraces.get(state).push({ op, ck: hex(state.subarray(0, 64)), h: hex(state.subarray(64, 128)) })
+    return r
+  }
+  // the handshake reads bytesRead and bytesWritten off these functions
+  for (const prop of ['bytesRead', 'bytesWritten']) {
+    if (prop in real) Object.defineProperty(wrapped, prop, { get: () => real[prop] })
+  }
+  symmetricState[op] = wrapped
+}
+
+// The XX message patterns, and the symmetric-state call each token makes.
+const XX = [['e', 'payload'], ['e', 'ee', 's', 'es', 'payload'], ['s', 'se', 'payload']]
+const TOKEN_OPS = { e: ['mixHash'], ee: ['mixKey'], es: ['mixKey'], se: ['mixKey'], s: ['encryptAndHash', 'decryptAndHash'], payload: ['encryptAndHash', 'decryptAndHash'] }
+
+// noiseStates turns one side's trace into the state after
+// InitializeSymmetric and MixHash(prologue), and the state after each
+// token of each handshake message.
+function noiseStates (trace) {
+  if (trace.length !== 2 + XX.flat().length || trace[0].op !== 'initializeSymmetric' || trace[1].op !== 'mixHash') {
+    throw new Error('unexpected Noise trace: ' + trace.map((t) => t.op))
+  }
+  const init = { h: trace[1].h, ck: trace[1].ck }
+  let k = 2
+  const messages = XX.map((tokens) => tokens.map((token) => {
+    const t = trace[k++]
+    if (!TOKEN_OPS[token].includes(t.op)) throw new Error('token ' + token + ' made ' + t.op)
+    return { token, h: t.h, ck: t.ck }
+  }))
+  return { init, messages }
+}
+
+// hsalsa20 is the XSalsa20 subkey: HSalsa20(key, nonce[0:16]), from the
+// xsalsa20 module (the one xsalsa20-universal uses without libsodium). The
+// key stream is Salsa20 under it with nonce[16:24]; checked against
+// libsodium's XSalsa20.
+function hsalsa20 (key, nonce) {
+  const sub = Buffer.alloc(32)
+  xsalsa20.core_hsalsa20(sub, nonce.subarray(0, 16), key, xsalsa20.SIGMA)
+  const a = Buffer.alloc(128)
+  const b = Buffer.alloc(128)
+  sodium.crypto_stream_xor(a, Buffer.alloc(128), nonce, key)
+  sodium.crypto_stream_salsa20_xor(b, Buffer.alloc(128), nonce.subarray(16, 24), sub)
+  if (!a.equals(b)) throw new Error('HSalsa20 subkey does not give the XSalsa20 key stream')
+  return sub
 }
 
 // kxSecret is what crypto_kx_seed_keypair makes the secret key: BLAKE2b-256
@@ -60,6 +118,7 @@ function runSession (label, script) {
   // the handshake state is created, in constructor order.
   nonces = [a.nonce, b.nonce]
   ephemeralSeeds = [a.ephemeralSeed, b.ephemeralSeed]
+  noiseTraces = new Map()
 
   const received = { initiator: [], responder: [] }
   const handlers = (me, other) => ({
@@ -96,7 +155,11 @@ function runSession (label, script) {
       script(a, b)
       setTimeout(() => {
         if (a.error || b.error) return reject(a.error || b.error)
-        resolve({ a, b, received })
+        const traces = [...noiseTraces.values()].map(noiseStates)
+        if (traces.length !== 2 || JSON.stringify(traces[0]) !== JSON.stringify(traces[1])) {
+          return reject(new Error('the two sides went through different Noise states'))
+        }
+        resolve({ a, b, received, noise: traces[0] })
       }, 20)
     }
     wait()
@@ -117,7 +180,9 @@ function sideRecord (s, peer) {
     remoteNonce: hex(s.proto.remotePayload.nonce),
     tx: hex(split.tx.subarray(0, 32)),
     rx: hex(split.rx.subarray(0, 32)),
-    handshakeHash: hex(s.proto.handshakeHash)
+    handshakeHash: hex(s.proto.handshakeHash),
+    txSubkey: hex(hsalsa20(split.tx.subarray(0, 32), s.nonce)),
+    rxSubkey: hex(hsalsa20(split.rx.subarray(0, 32), s.proto.remotePayload.nonce))
   }
 }
 
@@ -130,7 +195,7 @@ async function main () {
   const tests = []
   for (const label of ['session vectors: one', 'session vectors: two']) {
     const sentFrames = []
-    const { a, b } = await runSession(label, (a, b) => {
+    const { a, b, noise } = await runSession(label, (a, b) => {
       // Each entry: [sender, what]. Frames are sent in this order; the
       // ciphertext of each is what went on the wire.
       const steps = [
@@ -175,10 +240,11 @@ async function main () {
       flags: [],
       initiator: sideRecord(a, b),
       responder: sideRecord(b, a),
+      noiseInit: noise.init,
       handshake: [
-        { from: 'initiator', message: hex(a.handshake[0]) },
-        { from: 'responder', message: hex(b.handshake[0]) },
-        { from: 'initiator', message: hex(a.handshake[1]) }
+        { from: 'initiator', message: hex(a.handshake[0]), tokens: noise.messages[0] },
+        { from: 'responder', message: hex(b.handshake[0]), tokens: noise.messages[1] },
+        { from: 'initiator', message: hex(a.handshake[1]), tokens: noise.messages[2] }
       ],
       capabilities: caps,
       frames: sentFrames,
@@ -194,11 +260,11 @@ async function main () {
     const nonce = seed(label + ' nonce').subarray(0, 24)
     const out = Buffer.alloc(n)
     new XSalsa20(nonce, key).update(out, Buffer.alloc(n))
-    streams.push({ comment: label, flags: [], key: hex(key), nonce: hex(nonce), keyStream: hex(out), result: 'valid' })
+    streams.push({ comment: label, flags: [], key: hex(key), nonce: hex(nonce), subkey: hex(hsalsa20(key, nonce)), keyStream: hex(out), result: 'valid' })
   }
   writeFile(outDir(), 'session', {
     concept: 'Noise handshake, transport encryption and capability',
-    source: source('simple-hypercore-protocol', ['noise-protocol', 'simple-handshake', 'xsalsa20-universal', 'hypercore-crypto', 'simple-message-channels', 'sodium-native']),
+    source: source('simple-hypercore-protocol', ['noise-protocol', 'simple-handshake', 'xsalsa20-universal', 'xsalsa20', 'hypercore-crypto', 'simple-message-channels', 'sodium-native']),
     notes: {}
   }, [{ type: 'SessionTest', tests }, { type: 'KeyStreamTest', tests: streams }])
   dh.generateKeypair = realGenerate

@@ -189,6 +189,44 @@ function iteratorCases () {
   return [{ type: 'IteratorTest', tests }]
 }
 
+// Iterator moves at their edges, for spec/flattree.md ("Iterator"): each
+// case starts at a node and makes the listed moves. Appended after the
+// digests so that earlier tcIds keep their meaning.
+function iteratorEdgeCases () {
+  const cases = [
+    ['prev and prevTree at offset 0', 7, [['prev'], ['prevTree'], ['prev'], ['prevTree']]],
+    ['prevTree from a right child and from a left child', 13, [['prevTree'], ['seek', 11], ['prevTree']]],
+    ['contains at both bounds of a subtree', 23, [['contains', 15], ['contains', 16], ['contains', 23], ['contains', 30], ['contains', 31]]],
+    ['contains around a leaf', 10, [['contains', 9], ['contains', 10], ['contains', 11]]],
+    ['leftChild and rightChild of a leaf stay', 4, [['leftChild'], ['rightChild'], ['count'], ['countLeaves']]],
+    ['parent of a left child and of a right child', 9, [['parent'], ['seek', 13], ['parent'], ['parent'], ['parent']]],
+    ['sibling, next and prev keep the depth', 11, [['sibling'], ['sibling'], ['next'], ['prev'], ['isLeft'], ['isRight']]],
+    ['spans move to a leaf; peeks do not move', 23, [['peekLeftSpan'], ['peekRightSpan'], ['rightSpan'], ['seek', 23], ['leftSpan'], ['seek', 23], ['nextTree']]],
+    ['fullRoot on an odd node, and on an index not right of the leaf', 5, [['fullRoot', 9], ['seek', 8], ['fullRoot', 8], ['fullRoot', 6]]],
+    ['fullRoot climbs through left children', 0, [['fullRoot', 2], ['seek', 0], ['fullRoot', 6], ['seek', 0], ['fullRoot', 8], ['seek', 0], ['fullRoot', 16], ['seek', 16], ['fullRoot', 24]]],
+    ['isRoot below, at and above the subtree', 3, [['isRoot', 3], ['isRoot', 4], ['isRoot', 7], ['isRoot', 8], ['seek', 8], ['isRoot', 4], ['isRoot', 5], ['isRoot', 6]]],
+    ['count and countLeaves', 15, [['count'], ['countLeaves'], ['leftChild'], ['count'], ['countLeaves']]]
+  ]
+  const tests = []
+  for (const [comment, start, moves] of cases) {
+    const ite = flat.iterator(start)
+    const steps = []
+    for (const [move, arg] of moves) {
+      const returned = applyMove(ite, move, arg)
+      if (!Number.isInteger(ite.offset)) throw new Error('edge case left the integers: ' + comment)
+      const step = { move }
+      if (arg !== undefined) step.arg = arg
+      step.returned = returned === undefined ? null : returned
+      step.index = ite.index
+      step.offset = ite.offset
+      step.factor = ite.factor
+      steps.push(step)
+    }
+    tests.push({ comment: 'edges: ' + comment, flags: [], start, steps, result: 'valid' })
+  }
+  return [{ type: 'IteratorTest', tests }]
+}
+
 // Accumulated digests: every function for every index below the limit,
 // each value written as uint64be (NONE for JS null or -1, 1/0 for
 // booleans) into one BLAKE2b-256. spec/flattree.md gives the recipe.
@@ -313,4 +351,4 @@ writeFile(outDir(), 'flattree', {
     BeyondExact: 'Some result is 2^53 or more, where JS float64 math is not exact; such results are the string "inexact" and are not compared (null stays "no such result", as for a leaf\'s children).',
     OddIndex: 'A leaf (even) index is required; the JS function throws.'
   }
-}, [].concat(nodeCases(), rootsCases(), iteratorCases(), digestCases()))
+}, [].concat(nodeCases(), rootsCases(), iteratorCases(), digestCases(), iteratorEdgeCases()))

@@ -14,7 +14,8 @@ const (
 	// EventUpload: block Index was sent to a peer.
 	EventUpload
 	// EventPeerAdd and EventPeerRemove: a peer started or stopped
-	// replicating this feed.
+	// replicating this feed; for EventPeerRemove, Err says why when the
+	// peer did not simply end (ErrRefused: it does not have the feed).
 	EventPeerAdd
 	EventPeerRemove
 	// EventSync: a reader holds every block up to its length.
@@ -42,6 +43,7 @@ type Event struct {
 	End   uint64 // EventClear only
 	Bytes int    // the block's size for EventDownload and EventUpload
 	Peer  *Peer  // the peer concerned, if any
+	Err   error  // EventPeerRemove: why the peer went, when not a clean end
 }
 
 // Subscription delivers a feed's events in order on C. Events queue without

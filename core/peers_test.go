@@ -123,7 +123,9 @@ func TestLyingPeers(t *testing.T) {
 				time.Sleep(5 * time.Millisecond)
 			}
 			dl := make(chan error, 1)
-			go func() { dl <- r.Download(ctx, 0, 300) }()
+			// the download outlives the liar: it waits for the honest
+			// peer that connects later
+			go func() { dl <- r.DownloadWith(ctx, 0, 300, &DownloadOptions{WaitForPeers: true}) }()
 			var liarErr error
 			select {
 			case liarErr = <-liarEnd:

@@ -160,10 +160,12 @@ func TestReplicationSchedules(t *testing.T) {
 		for i := 1; i <= nreaders; i++ {
 			r := peers[i]
 			if n > 0 {
-				if err := r.Update(ctx, n); err != nil && r.Length() < n {
+				// the links of the schedule end while these connect: wait
+				// for peers rather than fail when the last one leaves
+				if err := r.UpdateWith(ctx, &UpdateOptions{MinLength: n, WaitForPeers: true}); err != nil && r.Length() < n {
 					rt.Fatalf("reader %d Update: %v\n%s\nwriter: %s\nended: %s", i, err, r.debugState(), w.debugState(), drain())
 				}
-				if err := r.Download(ctx, 0, n); err != nil {
+				if err := r.DownloadWith(ctx, 0, n, &DownloadOptions{WaitForPeers: true}); err != nil {
 					rt.Fatalf("reader %d Download: %v", i, err)
 				}
 			}

@@ -30,9 +30,46 @@ const (
 	defaultMaxRequests = 16
 )
 
+// Why a replication session ended (Replicate, Protocol.Run): nil for a
+// clean end by either side, or an error matching one of these reasons
+// (they are package session's, named here so a caller needs only core).
+// An error from Replicate matches exactly one of them, besides the more
+// precise error it wraps.
+var (
+	// ErrSessionClosed: closed locally: Protocol.Close, Feed.Close of a
+	// feed replicated with Replicate (the error also matches ErrClosed),
+	// or the context ended (it also wraps the context's error).
+	ErrSessionClosed = session.ErrClosed
+	// ErrConnectionLost: the connection failed (a reset, a failed read or
+	// write).
+	ErrConnectionLost = session.ErrConnection
+	// ErrProtocol: the peer broke the protocol, or sent what does not
+	// verify or costs more than its budget (ErrInvalidProof,
+	// ErrMissingSignature, ErrNotAvailable for a request it could not ask
+	// for, ErrPeerBudget), or opened a channel with a wrong capability.
+	ErrProtocol = session.ErrProtocol
+	// ErrTimeout: the peer was silent, did not read, let its queue fill
+	// (session.ErrSlowPeer), or did not answer a request
+	// (ErrRequestTimeout), for the session timeout.
+	ErrTimeout = session.ErrTimeout
+	// ErrHandshake: the connection failed before the session started.
+	ErrHandshake = session.ErrHandshake
+)
+
 // ErrRequestTimeout is the error a peer is dropped with when its oldest
-// request has had no answer for the session timeout (JS: "Request timeout").
-var ErrRequestTimeout = errors.New("core: request timeout")
+// request has had no answer for the session timeout (JS: "Request
+// timeout"). It wraps ErrTimeout.
+var ErrRequestTimeout = fmt.Errorf("core: request timeout: %w", session.ErrTimeout)
+
+// ErrNoPeers is the error a wait (GetContext, Update, Download) fails with
+// when the last connected peer that could serve it has gone or refused
+// the feed; a wait started while no peer is connected waits for one. It
+// wraps the reason when there is one (ErrRefused).
+var ErrNoPeers = errors.New("core: no connected peer can serve this")
+
+// ErrRefused is wrapped by ErrNoPeers when the last peer refused the feed:
+// it does not have it (it rejected the channel).
+var ErrRefused = errors.New("core: the peer does not have this feed")
 
 // ErrCancelled is returned to a wait that was cancelled by Undownload.
 var ErrCancelled = errors.New("core: download cancelled")
@@ -45,8 +82,10 @@ type replState struct {
 	reserved   *bitfield.Sparse // blocks requested from some peer
 	stats      Stats
 	noiseKey   *session.KeyPair
-	out        []pending // run after unlocking
-	outData    int       // bytes of block values in out
+	out        []pending                 // run after unlocking
+	connecting int                       // Replicate calls still handshaking
+	owned      map[*session.Session]bool // sessions Replicate made for this feed: Close ends them
+	outData    int                       // bytes of block values in out
 }
 
 // Stats counts what a feed or a peer transferred.
@@ -60,6 +99,8 @@ type waiter struct {
 	hash   bool
 	update bool // an Update: done when the length reaches index+1
 	done   chan error
+	// forever: the wait does not fail when the last peer leaves
+	forever bool
 }
 
 type selection struct {
@@ -71,13 +112,15 @@ type selection struct {
 	hash       bool
 	done       chan error
 	iterated   bool
+	implicit   bool // a non-sparse feed's own [0, open) selection: no caller waits on it
+	forever    bool // the wait does not fail when the last peer leaves
 }
 
 func (f *Feed) repl0() *replState {
 	if f.repl.reserved == nil {
 		f.repl.reserved = bitfield.NewSparse()
 		if !f.sparse {
-			f.repl.selections = append(f.repl.selections, &selection{openEnd: true, done: make(chan error, 1)})
+			f.repl.selections = append(f.repl.selections, &selection{openEnd: true, done: make(chan error, 1), implicit: true})
 		}
 	}
 	return &f.repl
@@ -139,6 +182,9 @@ type Peer struct {
 	timer             *time.Timer
 	stats             Stats
 
+	endReason error     // why the channel ended, for the waits that fail
+	proto     *Protocol // the connection the peer is on
+
 	// what the peer's claims cost, charged to its connection
 	budgets       *connBudgets
 	remoteCharged int64                 // remote bitfield bytes charged
@@ -192,10 +238,14 @@ func (p *Peer) send(m message.Message) {
 }
 
 // destroy ends the peer's whole session with err, as JS destroys the
-// stream.
+// stream. What the peer did wrong is a protocol error (ErrProtocol) unless
+// err already names its reason (a timeout).
 func (p *Peer) destroy(err error) {
 	if p.removed {
 		return
+	}
+	if !errors.Is(err, session.ErrProtocol) && !errors.Is(err, session.ErrTimeout) {
+		err = fmt.Errorf("%w: %w", session.ErrProtocol, err)
 	}
 	if p.ch != nil {
 		s := p.ch.Session()
@@ -228,6 +278,14 @@ func (p *Peer) Closed(ch *session.Channel, err error) {
 	f := p.feed
 	f.mu.Lock()
 	defer f.unlock()
+	if !p.removed {
+		switch {
+		case err == nil && !p.remoteOpened:
+			p.endReason = ErrRefused // the remote rejected the channel
+		case err != nil && !errors.Is(err, io.EOF):
+			p.endReason = err
+		}
+	}
 	p.remove()
 }
 
@@ -391,6 +449,7 @@ func (p *Peer) onStatus(m *message.Status) {
 		}
 		p.inflightWants = 0
 		p.resetWants(map[uint64]bool{})
+		f.failUnservable(nil)
 	}
 	p.update()
 	if p.remoteDownloading || p.live {
@@ -672,7 +731,48 @@ func (p *Peer) remove() {
 	p.updateEnd()
 	p.remoteWant = false
 	f.updatePeers()
-	f.events.emit(Event{Type: EventPeerRemove, Peer: p})
+	f.events.emit(Event{Type: EventPeerRemove, Peer: p, Err: p.endReason})
+	f.failUnservable(p.endReason)
+}
+
+// canServe reports whether the peer could still provide blocks: it has not
+// gone and has not said it stopped uploading.
+func (p *Peer) canServe() bool { return !p.removed && p.remoteUploading }
+
+// failUnservable fails every wait (reads, updates, downloads) with
+// ErrNoPeers when no connected peer can serve anything any more, after the
+// last one that could has gone or stopped uploading. reason, when not nil,
+// says why the last one went.
+func (f *Feed) failUnservable(reason error) {
+	if f.repl.connecting > 0 {
+		return // a peer is on its way
+	}
+	for _, p := range f.repl.peers {
+		if p.canServe() {
+			return
+		}
+	}
+	err := ErrNoPeers
+	if reason != nil {
+		err = fmt.Errorf("%w: %w", ErrNoPeers, reason)
+	}
+	kept := f.repl.waiting[:0]
+	for _, w := range f.repl.waiting {
+		if w.forever {
+			kept = append(kept, w)
+		} else {
+			w.done <- err
+		}
+	}
+	clear(f.repl.waiting[len(kept):])
+	f.repl.waiting = kept
+	for i := 0; i < len(f.repl.selections); {
+		if s := f.repl.selections[i]; !s.implicit && !s.forever {
+			f.finishSelection(s, err)
+			continue
+		}
+		i++
+	}
 }
 
 // ---------------------------------------------------------------- wants
@@ -902,6 +1002,10 @@ func (p *Peer) downloadRange(s *selection) {
 	}
 	i, ok := p.nextRandom(s.start, wantedEnd)
 	if !ok || i >= wantedEnd {
+		if s.openEnd && !s.implicit && f.heldToPeersEnd(s.start) {
+			f.finishSelection(s, nil) // "to the end" of a live session
+			return
+		}
 		if !s.openEnd && f.length >= s.end {
 			if _, missing := f.bits.NextMissing(s.start, s.end); !missing && (!s.hash || f.hashesHeld(s.start, s.end)) {
 				f.finishSelection(s, nil)
@@ -944,6 +1048,24 @@ func (p *Peer) nextRandom(start, end uint64) (uint64, bool) {
 		}
 	}
 	return p.remoteBitfield.NextSet(start, ^uint64(0))
+}
+
+// heldToPeersEnd reports whether every block from start is held up to the
+// longest length the connected peers have announced (each has announced
+// one), which is where an open-ended Download of a live session ends.
+func (f *Feed) heldToPeersEnd(start uint64) bool {
+	end := f.length
+	for _, p := range f.repl.peers {
+		if p.first {
+			return false // this peer has not said how long its feed is
+		}
+		end = max(end, p.remoteLength)
+	}
+	if end > f.length {
+		return false
+	}
+	_, missing := f.bits.NextMissing(start, end)
+	return !missing
 }
 
 func (f *Feed) hashesHeld(start, end uint64) bool {
@@ -1100,13 +1222,59 @@ func (f *Feed) closeReplication() {
 	for _, p := range append([]*Peer(nil), f.repl.peers...) {
 		p.closeChannel()
 	}
+	// the sessions Replicate made for this feed end too (a live one would
+	// outlive its last channel)
+	for s := range f.repl.owned {
+		f.later(func() { s.CloseWithError(fmt.Errorf("%w: %w", session.ErrClosed, ErrClosed)) })
+	}
+	f.repl.owned = nil
 }
 
 // ---------------------------------------------------------------- API
 
+// GetOptions say how GetWith waits (JS get options).
+type GetOptions struct {
+	// NoWait fails at once with ErrNotAvailable when the block is not
+	// stored (JS wait: false).
+	NoWait bool
+	// Timeout bounds the wait (JS timeout); 0 waits until ctx ends.
+	Timeout time.Duration
+	// WaitForPeers keeps waiting when the last connected peer that could
+	// serve the block leaves or refuses the feed, for peers that connect
+	// later. Without it the wait fails with ErrNoPeers then.
+	WaitForPeers bool
+}
+
+// UpdateOptions say how UpdateWith waits (JS update options).
+type UpdateOptions struct {
+	// MinLength is the length to wait for; 0 means one more than now.
+	MinLength uint64
+	// Timeout bounds the wait; 0 waits until ctx ends.
+	Timeout time.Duration
+	// WaitForPeers: as GetOptions.WaitForPeers.
+	WaitForPeers bool
+}
+
+// DownloadOptions say how DownloadWith waits.
+type DownloadOptions struct {
+	// WaitForPeers: as GetOptions.WaitForPeers.
+	WaitForPeers bool
+}
+
 // GetContext returns block i, waiting for a peer to provide it when it is
-// not stored locally, until ctx ends.
+// not stored locally, until ctx ends. It is GetWith with no options: the
+// wait fails with ErrNoPeers when the last peer that could serve it leaves
+// or refuses the feed (ErrRefused); started while no peer is connected, it
+// waits for one.
 func (f *Feed) GetContext(ctx context.Context, i uint64) ([]byte, error) {
+	return f.GetWith(ctx, i, nil)
+}
+
+// GetWith returns block i as GetContext does, waiting as opts say.
+func (f *Feed) GetWith(ctx context.Context, i uint64, opts *GetOptions) ([]byte, error) {
+	if opts == nil {
+		opts = &GetOptions{}
+	}
 	f.mu.Lock()
 	if f.closed {
 		f.mu.Unlock()
@@ -1116,26 +1284,50 @@ func (f *Feed) GetContext(ctx context.Context, i uint64) ([]byte, error) {
 		defer f.mu.Unlock()
 		return f.getLocked(i)
 	}
+	if opts.NoWait {
+		f.mu.Unlock()
+		return nil, fmt.Errorf("%w: block %d", ErrNotAvailable, i)
+	}
 	f.repl0()
-	w := &waiter{index: i, done: make(chan error, 1)}
+	w := &waiter{index: i, done: make(chan error, 1), forever: opts.WaitForPeers}
 	f.repl.waiting = append(f.repl.waiting, w)
 	f.updatePeers()
 	f.unlock()
+	ctx, cancel := withTimeout(ctx, opts.Timeout)
+	defer cancel()
 	if err := f.wait(ctx, w); err != nil {
 		return nil, err
 	}
 	return f.Get(i)
 }
 
+// withTimeout is ctx bounded by d when d > 0.
+func withTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	if d > 0 {
+		return context.WithTimeout(ctx, d)
+	}
+	return ctx, func() {}
+}
+
 // Update waits until the feed's length is at least minLength (0 means one
 // more than now), asking peers for a proof of their latest length (JS
-// update()).
+// update()). It is UpdateWith with only MinLength: it fails with
+// ErrNoPeers as GetContext does.
 func (f *Feed) Update(ctx context.Context, minLength uint64) error {
+	return f.UpdateWith(ctx, &UpdateOptions{MinLength: minLength})
+}
+
+// UpdateWith is Update, waiting as opts say.
+func (f *Feed) UpdateWith(ctx context.Context, opts *UpdateOptions) error {
+	if opts == nil {
+		opts = &UpdateOptions{}
+	}
 	f.mu.Lock()
 	if f.closed {
 		f.mu.Unlock()
 		return ErrClosed
 	}
+	minLength := opts.MinLength
 	if minLength == 0 {
 		minLength = f.length + 1
 	}
@@ -1144,10 +1336,12 @@ func (f *Feed) Update(ctx context.Context, minLength uint64) error {
 		return nil
 	}
 	f.repl0()
-	w := &waiter{index: minLength - 1, hash: true, update: true, done: make(chan error, 1)}
+	w := &waiter{index: minLength - 1, hash: true, update: true, done: make(chan error, 1), forever: opts.WaitForPeers}
 	f.repl.waiting = append(f.repl.waiting, w)
 	f.updatePeers()
 	f.unlock()
+	ctx, cancel := withTimeout(ctx, opts.Timeout)
+	defer cancel()
 	return f.wait(ctx, w)
 }
 
@@ -1172,10 +1366,20 @@ func (f *Feed) wait(ctx context.Context, w *waiter) error {
 }
 
 // Download downloads blocks [start, end) from peers and returns when the
-// feed has them all, or ctx ends. end 0 means the feed's length as peers
-// announce it (for a feed that is not live).
+// feed has them all, or ctx ends. end 0 means "to the end": for a session
+// that is not live, the longest length the peers announce; for a live one,
+// the longest length the connected peers have announced when every block
+// up to it is held. It fails with ErrNoPeers as GetContext does.
 func (f *Feed) Download(ctx context.Context, start, end uint64) error {
-	return f.download(ctx, &selection{start: start, end: end, openEnd: end == 0})
+	return f.DownloadWith(ctx, start, end, nil)
+}
+
+// DownloadWith is Download, waiting as opts say.
+func (f *Feed) DownloadWith(ctx context.Context, start, end uint64, opts *DownloadOptions) error {
+	if opts == nil {
+		opts = &DownloadOptions{}
+	}
+	return f.download(ctx, &selection{start: start, end: end, openEnd: end == 0, forever: opts.WaitForPeers})
 }
 
 // DownloadBlocks downloads the given blocks.
@@ -1309,8 +1513,14 @@ func NewProtocol(ctx context.Context, conn io.ReadWriter, opts *ReplicateOptions
 		Live:      opts.Live,
 		Trace:     opts.Trace,
 	}
-	if opts.OnDiscoveryKey != nil {
-		cfg.OnDiscoveryKey = func(_ *session.Session, dk []byte) { opts.OnDiscoveryKey(p, dk) }
+	// A feed the remote opens that is not added by the time
+	// OnDiscoveryKey returns is refused, so the remote's waits fail
+	// instead of hanging (spec/replication.md, "Opening").
+	cfg.OnDiscoveryKey = func(s *session.Session, dk []byte) {
+		if opts.OnDiscoveryKey != nil {
+			opts.OnDiscoveryKey(p, dk)
+		}
+		s.Reject(dk)
 	}
 	s, err := session.New(ctx, conn, cfg)
 	if err != nil {
@@ -1323,11 +1533,35 @@ func NewProtocol(ctx context.Context, conn io.ReadWriter, opts *ReplicateOptions
 // Session returns the protocol's session.
 func (p *Protocol) Session() *session.Session { return p.s }
 
-// Run reads from the connection until the session ends (see session.Run).
+// Run reads from the connection until the session ends. It returns what
+// Replicate returns: nil for a clean end by either side, or an error
+// matching ErrSessionClosed, ErrConnectionLost, ErrProtocol or ErrTimeout.
+// Feeds are added before Run (or from OnDiscoveryKey): a feed the remote
+// opens that is not added by then is refused, and the remote's waits for
+// it fail.
 func (p *Protocol) Run(ctx context.Context) error { return p.s.Run(ctx) }
 
-// Close ends the session.
+// Close ends the session: Run returns an error matching ErrSessionClosed.
 func (p *Protocol) Close() error { return p.s.Close() }
+
+// Remove stops replicating f over the protocol: its channel closes (the
+// remote is told with Close) and the other feeds go on. It returns
+// ErrChannelNotFound when f is not replicated over p.
+func (p *Protocol) Remove(f *Feed) error {
+	f.mu.Lock()
+	defer f.unlock()
+	for _, peer := range f.repl.peers {
+		if peer.proto == p {
+			peer.closeChannel()
+			return nil
+		}
+	}
+	return ErrChannelNotFound
+}
+
+// ErrChannelNotFound is returned by Protocol.Remove for a feed that is not
+// replicated over the protocol.
+var ErrChannelNotFound = errors.New("core: the feed is not replicated over this protocol")
 
 // Add starts replicating f over the protocol: it opens the feed's channel
 // (JS feed.replicate(stream)). It returns the peer.
@@ -1353,6 +1587,7 @@ func (p *Protocol) Add(f *Feed) (*Peer, error) {
 		first:             true,
 		timeout:           o.Timeout,
 		budgets:           p.budgets,
+		proto:             p,
 	}
 	if o.Download != nil {
 		peer.downloading = *o.Download
@@ -1407,7 +1642,12 @@ func (h peerInit) setChannel(ch *session.Channel) {
 }
 
 // Replicate replicates the feed over conn until the session ends; it is
-// NewProtocol, Add and Run.
+// NewProtocol, Add and Run. It returns nil for a clean end by either side
+// (a session that is not live finished, or the peer hung up cleanly), or
+// an error matching one reason: ErrSessionClosed (closed locally: ctx
+// ended, or the feed was closed, when it also matches ErrClosed),
+// ErrConnectionLost, ErrProtocol, ErrTimeout or ErrHandshake. Closing the
+// feed ends the session, live or not.
 func (f *Feed) Replicate(ctx context.Context, conn io.ReadWriter, opts *ReplicateOptions) error {
 	if opts == nil {
 		opts = &ReplicateOptions{}
@@ -1420,15 +1660,43 @@ func (f *Feed) Replicate(ctx context.Context, conn io.ReadWriter, opts *Replicat
 		}
 		o.KeyPair = kp
 	}
+	f.mu.Lock()
+	if f.closed {
+		f.mu.Unlock()
+		return ErrClosed
+	}
+	f.repl0()
+	f.repl.connecting++
+	f.mu.Unlock()
 	p, err := NewProtocol(ctx, conn, &o)
+	if err == nil {
+		_, err = p.Add(f)
+		if err != nil {
+			p.Close()
+		}
+	}
+	f.mu.Lock()
+	f.repl.connecting--
 	if err != nil {
+		f.failUnservable(err) // the peer on its way did not come
+		f.unlock()
 		return err
 	}
-	if _, err := p.Add(f); err != nil {
+	if f.closed {
+		f.unlock()
 		p.Close()
-		return err
+		return ErrClosed
 	}
-	return p.Run(ctx)
+	if f.repl.owned == nil {
+		f.repl.owned = map[*session.Session]bool{}
+	}
+	f.repl.owned[p.s] = true
+	f.unlock()
+	err = p.Run(ctx)
+	f.mu.Lock()
+	delete(f.repl.owned, p.s)
+	f.mu.Unlock()
+	return err
 }
 
 // noiseKeyPair returns the feed's Noise static key pair, made once, as JS

@@ -130,7 +130,9 @@ var attacks = []attack{
 			ch := open(t, s, key)
 			ch.Send(message.NewRequest(1000000, 0, false, 0))
 		}},
-	{name: "thousands of channels", victim: "writer", want: session.ErrTooManyChannels,
+	// a replicator refuses each channel for a feed it does not have, so
+	// nothing piles up (session.TestTooManyChannels checks the limit)
+	{name: "thousands of channels", victim: "writer", want: nil,
 		run: func(t *testing.T, _ net.Conn, s *session.Session, key []byte) {
 			for i := 1; i <= 20000; i++ {
 				dk := make([]byte, 32)

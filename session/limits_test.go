@@ -199,3 +199,42 @@ func TestOpenKeyLengths(t *testing.T) {
 		})
 	}
 }
+
+// TestTooManyChannels: a session that keeps the channels the remote opens
+// pending (no OnDiscoveryKey, no Reject) ends with ErrTooManyChannels, a
+// protocol error, past MaxChannels; one that rejects them keeps nothing
+// and goes on.
+func TestTooManyChannels(t *testing.T) {
+	open := func(b *Session, n int) {
+		for i := 1; i <= n; i++ {
+			dk := make([]byte, 32)
+			dk[0], dk[1] = byte(i), byte(i>>8)
+			if b.SendRaw(uint64(i), &message.Open{DiscoveryKey: dk}) != nil {
+				return
+			}
+		}
+	}
+	_, b, ea, _ := pair(t, Config{Live: true, MaxChannels: 100}, Config{Live: true})
+	open(b, 101)
+	if err := wait(t, ea, "a ends"); !errors.Is(err, ErrTooManyChannels) || !errors.Is(err, ErrProtocol) {
+		t.Fatalf("Run = %v, want ErrTooManyChannels (a protocol error)", err)
+	}
+
+	a, b, ea, _ := pair(t, Config{Live: true, MaxChannels: 100, OnDiscoveryKey: func(s *Session, dk []byte) { s.Reject(dk) }}, Config{Live: true})
+	open(b, 1000)
+	// the channels a refused are gone: a can still open one of its own
+	if _, err := a.Open(feedKey, newRecorder()); err != nil {
+		t.Fatalf("Open after 1000 refused channels: %v", err)
+	}
+	select {
+	case err := <-ea:
+		t.Fatalf("a ended with %v", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	a.mu.Lock()
+	n := len(a.byDK)
+	a.mu.Unlock()
+	if n != 1 {
+		t.Fatalf("a keeps %d channels, want only its own", n)
+	}
+}

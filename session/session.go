@@ -28,14 +28,33 @@ import (
 	"github.com/hypercore-go/hypercore/message"
 )
 
+// Why a session ended: Run returns nil or an error that matches (errors.Is)
+// exactly one of these reasons.
+//
+//   - nil: a clean end by either side: a session that is not live finished
+//     (both sides closed their channels), or the peer ended the connection
+//     cleanly (end of stream).
+//   - ErrClosed: closed locally: Close, CloseWithError with an error that
+//     wraps it, or Run's context ended (the error then also wraps the
+//     context's error).
+//   - ErrConnection: the connection was lost (a reset, a failed read or
+//     write).
+//   - ErrProtocol: the peer broke the protocol (a frame or message that
+//     does not decode, a wrong capability, too many channels, or what a
+//     replicator ends the session for: a proof that does not verify, an
+//     exceeded budget).
+//   - ErrTimeout: the peer was silent or did not read for the timeout, or
+//     let more than MaxQueued bytes pile up (ErrSlowPeer).
+//
+// ErrHandshake is New's, before there is a session.
 var (
 	// ErrHandshake is returned when the Noise handshake fails: a malformed
 	// or oversized handshake message, a failed decryption, a missing or
 	// malformed payload, or a connection that ends early.
 	ErrHandshake = errors.New("session: handshake failed")
 	// ErrBadCapability is returned when the remote peer opens a channel
-	// with a missing or wrong capability.
-	ErrBadCapability = errors.New("session: invalid remote channel capability")
+	// with a missing or wrong capability. It wraps ErrProtocol.
+	ErrBadCapability = fmt.Errorf("%w: invalid remote channel capability", ErrProtocol)
 	// ErrTimeout is returned when nothing was received for the timeout, or
 	// the peer did not read what was sent for that long.
 	ErrTimeout = errors.New("session: timed out")
@@ -48,8 +67,8 @@ var (
 	// already open.
 	ErrAlreadyOpen = errors.New("session: channel already open")
 	// ErrTooManyChannels is returned when the peer opens more channels than
-	// Config.MaxChannels.
-	ErrTooManyChannels = errors.New("session: too many channels")
+	// Config.MaxChannels. It wraps ErrProtocol.
+	ErrTooManyChannels = fmt.Errorf("%w: too many channels", ErrProtocol)
 	// ErrProtocol is returned when the peer sends a frame or message that
 	// does not decode; it wraps the message package's error.
 	ErrProtocol = errors.New("session: protocol error")
@@ -58,8 +77,9 @@ var (
 	// the connection's error.
 	ErrConnection = errors.New("session: connection failed")
 	// ErrSlowPeer is returned when more bytes wait to be sent to the peer
-	// than the send queue may hold: the peer asks faster than it reads.
-	ErrSlowPeer = errors.New("session: peer too slow, send queue full")
+	// than the send queue may hold: the peer asks faster than it reads. It
+	// wraps ErrTimeout.
+	ErrSlowPeer = fmt.Errorf("%w: peer too slow, send queue full", ErrTimeout)
 )
 
 // Defaults (spec/session.md, "Keep-alive and timeouts").
@@ -101,7 +121,9 @@ type Config struct {
 	// 0 means DefaultMaxChannels.
 	MaxChannels int
 	// OnDiscoveryKey is called (from Run's goroutine) when the remote opens
-	// a channel for a feed this side has not opened. It may call Open.
+	// a channel for a feed this side has not opened. It may call Open, or
+	// Reject to tell the remote that this side does not have the feed;
+	// otherwise the channel stays pending, as in JS.
 	OnDiscoveryKey func(s *Session, discoveryKey []byte)
 	// OnOptions and OnExtension receive session-level (channel 0) Options
 	// and Extension messages.
@@ -561,12 +583,13 @@ func (s *Session) watchdog() {
 }
 
 // Run reads and dispatches frames until the session ends. It returns nil
-// when the peer ends the connection cleanly (after a non-live session's
-// last channel closed, for instance), and otherwise the error that ended
-// it. Handlers are called from Run's goroutine. When Run returns, every
-// channel still open has been closed.
+// for a clean end by either side, and otherwise an error matching one of
+// the reasons listed with ErrClosed, ErrConnection, ErrProtocol and
+// ErrTimeout (see "Why a session ended" above). Handlers are called from
+// Run's goroutine. When Run returns, every channel still open has been
+// closed.
 func (s *Session) Run(ctx context.Context) error {
-	stop := context.AfterFunc(ctx, func() { s.fail(ctx.Err()) })
+	stop := context.AfterFunc(ctx, func() { s.fail(fmt.Errorf("%w: %w", ErrClosed, ctx.Err())) })
 	defer stop()
 	var err error
 	readErr := false // err came from reading the connection
@@ -724,6 +747,30 @@ func (s *Session) onOpen(id uint64, m *message.Open) error {
 		ch.handler.Opened(ch)
 	}
 	return nil
+}
+
+// Reject refuses a channel the remote opened for discoveryKey that this
+// side has not opened: Close{discoveryKey} on a fresh local id tells the
+// remote at once that this side does not have the feed (spec/session.md,
+// "Channels"). It does nothing for a channel this side opened, or one the
+// remote did not open. A replicator calls it from OnDiscoveryKey for the
+// feeds it does not have; JS leaves such a channel pending.
+func (s *Session) Reject(discoveryKey []byte) {
+	s.mu.Lock()
+	ch := s.byDK[string(discoveryKey)]
+	if ch == nil || ch.localID != 0 || !ch.remoteOpen || s.closed {
+		s.mu.Unlock()
+		return
+	}
+	delete(s.byDK, string(ch.discoveryKey))
+	if s.remote[ch.remoteID] == ch {
+		delete(s.remote, ch.remoteID)
+	}
+	ch.remoteOpen = false
+	frame := message.AppendFrame(nil, s.allocLocal(), &message.Close{DiscoveryKey: ch.discoveryKey})
+	s.mu.Unlock()
+	s.send(frame)
+	s.prefinalize()
 }
 
 // verified reports whether the remote sent the right capability for ch.

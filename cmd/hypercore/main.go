@@ -500,6 +500,11 @@ func clone(key []byte, dir, addr string, sparse bool, blocks []uint64, live bool
 					target = e.Index
 					break wait
 				}
+				if e.Type == core.EventPeerRemove {
+					// the peer went before it announced anything: it
+					// refused the feed, or failed
+					return peerEnded(e.Err)
+				}
 			case err := <-done:
 				return peerEnded(err)
 			}

@@ -221,6 +221,15 @@ func TestServeClone(t *testing.T) {
 	}
 	ok(t, "", blocks[11], "get", sparse, "11")
 	fails(t, 1, "not available", "get", sparse, "1")
+
+	// a key the server does not serve: the clone fails at once, saying so
+	other := filepath.Join(base, "other")
+	otherKey := strings.TrimSpace(ok(t, "", "", "create", other))
+	start := time.Now()
+	fails(t, 1, "does not have this feed", "clone", otherKey, filepath.Join(base, "o2"), "--connect", addr)
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("the clone of a key the server does not serve took %v", d)
+	}
 	if errs := stop(); errs != "" {
 		t.Fatalf("serve wrote to stderr: %s", errs)
 	}

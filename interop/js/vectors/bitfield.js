@@ -261,16 +261,28 @@ function pagesFile () {
     const loaded = new Bitfield(3584, pages)
     if (JSON.stringify(pagesOf(loaded)) !== JSON.stringify(f.pages) || loaded.length !== f.length) throw new Error('file case mismatch: ' + f.comment)
   }
+  // Appended after the first groups so that their tcIds keep their
+  // meaning: treeIndex.set on a node already set (directly or by a climb),
+  // and a header with the magic but another file's type.
+  const before = histories.length
+  add('tree index set: a node already set returns false; the climb sets parents', [['tree', 0], ['tree', 2], ['tree', 2], ['tree', 1], ['tree', 4], ['tree', 6], ['tree', 3], ['tree', 11]])
+  const laterHistories = histories.splice(before)
+  const treeHeader = Buffer.concat([Buffer.from('05025702000028074c414b453262', 'hex').subarray(0, 8), Buffer.from('BLAKE2b'), Buffer.alloc(17)])
+  const laterFiles = [
+    { comment: 'a tree file\'s header (type 02, entry size 40)', flags: ['JSLenient'], file: hex(Buffer.concat([treeHeader, page])), result: 'invalid', error: 'header' }
+  ]
   writeFile(outDir(), 'bitfield-pages', {
     concept: 'hypercore bitfield pages and file',
     source: source('hypercore', ['sparse-bitfield', 'memory-pager', 'flat-tree']),
     notes: {
       Random: 'Operations chosen by a fixed pseudo-random sequence.',
-      JSLenient: 'JS does not check the header\'s magic bytes; the spec rejects a file that is not a bitfield file.'
+      JSLenient: 'JS does not check the header\'s magic bytes or type; the spec rejects a file that is not a bitfield file.'
     }
   }, [
     { type: 'HistoryTest', tests: histories },
-    { type: 'FileTest', tests: files }
+    { type: 'FileTest', tests: files },
+    { type: 'HistoryTest', tests: laterHistories },
+    { type: 'FileTest', tests: laterFiles }
   ])
 }
 

@@ -10,7 +10,9 @@ import (
 
 // Append adds blocks to the end of the feed in one call, with one
 // signature, as hypercore's append(batch) does, and returns the index of
-// the first new block. Appending no blocks does nothing.
+// the first new block. Appending no blocks does nothing. Append does not
+// keep the caller's slices: it has written them when it returns, and the
+// caller may reuse them.
 //
 // Write order (spec/storage.md, "Write order"): the new tree nodes, the
 // signature, the data, and, last, the bitfield pages; a crash at any point

@@ -153,29 +153,69 @@ func Open(st storage.Storage, opts *Options) (*Feed, error) {
 	return open(st, opts, opts.Key, nil, false)
 }
 
-// OpenDir opens the feed in directory dir (see Open).
+// OpenDir opens the feed in directory dir (see Open). When it fails
+// (ErrNoFeed for a directory without a feed and no Key, for instance) it
+// leaves nothing behind that was not there before.
 func OpenDir(dir string, opts *Options) (*Feed, error) {
-	st, err := storage.OpenDir(dir)
-	if err != nil {
-		return nil, err
-	}
-	f, err := Open(st, opts)
-	if err != nil {
-		st.Close()
-		return nil, err
-	}
-	return f, nil
+	return inDir(dir, func(st storage.Storage) (*Feed, error) { return Open(st, opts) })
 }
 
-// CreateDir creates (or reopens, see Create) a writable feed in dir.
+// CreateDir creates a writable feed in dir, or reopens the one dir holds
+// when opts.KeyPair is its key pair (see Create: with no KeyPair, an
+// existing feed is ErrKeyMismatch). To open a feed or create it when there
+// is none, use OpenOrCreateDir.
 func CreateDir(dir string, opts *Options) (*Feed, error) {
+	return inDir(dir, func(st storage.Storage) (*Feed, error) { return Create(st, opts) })
+}
+
+// OpenOrCreateDir opens the feed in dir, or creates one when dir holds
+// none (JS createIfMissing), and reports whether it created it. With
+// opts.Key and no KeyPair, "create" starts a read-only clone of that key;
+// otherwise a writable feed with opts.KeyPair (or a new key pair). A feed
+// already there whose key differs from opts.Key or opts.KeyPair is
+// ErrKeyMismatch.
+func OpenOrCreateDir(dir string, opts *Options) (f *Feed, created bool, err error) {
+	f, err = inDir(dir, func(st storage.Storage) (*Feed, error) {
+		f, created, err = OpenOrCreate(st, opts)
+		return f, err
+	})
+	return f, created, err
+}
+
+// OpenOrCreate is OpenOrCreateDir on any storage.
+func OpenOrCreate(st storage.Storage, opts *Options) (f *Feed, created bool, err error) {
+	if opts == nil {
+		opts = &Options{}
+	}
+	kf, err := st.Open(storage.Key)
+	if err != nil {
+		return nil, false, err
+	}
+	stored, err := readSmallFile(kf, storage.Key, ed25519.PublicKeySize)
+	if err != nil {
+		return nil, false, err
+	}
+	switch {
+	case stored != nil && opts.KeyPair != nil:
+		f, err = Create(st, opts) // reopens with the same key pair
+	case stored != nil || (opts.Key != nil && opts.KeyPair == nil):
+		f, err = Open(st, opts) // what is there, or a new clone of Key
+	default:
+		f, err = Create(st, opts)
+	}
+	return f, err == nil && stored == nil, err
+}
+
+// inDir opens dir's storage and runs open on it; on failure it takes away
+// what opening the directory created.
+func inDir(dir string, open func(storage.Storage) (*Feed, error)) (*Feed, error) {
 	st, err := storage.OpenDir(dir)
 	if err != nil {
 		return nil, err
 	}
-	f, err := Create(st, opts)
+	f, err := open(st)
 	if err != nil {
-		st.Close()
+		st.Discard()
 		return nil, err
 	}
 	return f, nil

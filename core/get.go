@@ -20,6 +20,9 @@ func (f *Feed) getLocked(i uint64) ([]byte, error) {
 		return nil, ErrClosed
 	}
 	if !f.bits.Get(i) {
+		if i >= f.length {
+			return nil, fmt.Errorf("%w: block %d of %d", ErrOutOfRange, i, f.length)
+		}
 		return nil, fmt.Errorf("%w: block %d", ErrNotAvailable, i)
 	}
 	off, leaf, err := f.dataOffset(i, nil)

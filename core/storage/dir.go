@@ -17,6 +17,10 @@ import (
 // Go and a JS process never open the same feed at once.
 type Dir struct {
 	path string
+	key  string // path made absolute, in openDirs
+
+	// what OpenDir created, so that Discard can take it away again
+	createdDir, createdLock bool
 
 	mu     sync.Mutex
 	files  map[string]*dirFile
@@ -24,16 +28,39 @@ type Dir struct {
 	closed bool
 }
 
+// openDirs holds the directories this process has open, by absolute path:
+// a second OpenDir of one of them fails with ErrAlreadyOpen (the flock
+// would say only "locked").
+var openDirs = struct {
+	sync.Mutex
+	m map[string]bool
+}{m: map[string]bool{}}
+
 // OpenDir opens (creating if needed) the feed directory at path and locks
 // it. It fails with an error wrapping ErrLocked when another process holds
-// the lock.
+// the lock, and ErrAlreadyOpen (which wraps ErrLocked) when this process
+// does.
 func OpenDir(path string) (*Dir, error) {
+	key, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("storage: %w", err)
+	}
+	openDirs.Lock()
+	defer openDirs.Unlock()
+	if openDirs.m[key] {
+		return nil, fmt.Errorf("%w: %s", ErrAlreadyOpen, path)
+	}
+	_, statErr := os.Stat(path)
+	createdDir := errors.Is(statErr, fs.ErrNotExist)
 	if err := os.MkdirAll(path, 0o755); err != nil {
 		return nil, fmt.Errorf("storage: %w", err)
 	}
 	// The lock is taken on the bitfield file, which every feed writes on
 	// open (its header), so creating it here changes nothing JS would not.
-	bf, err := os.OpenFile(filepath.Join(path, Bitfield), os.O_RDWR|os.O_CREATE, 0o644)
+	lockName := filepath.Join(path, Bitfield)
+	_, statErr = os.Stat(lockName)
+	createdLock := errors.Is(statErr, fs.ErrNotExist)
+	bf, err := os.OpenFile(lockName, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("storage: %w", err)
 	}
@@ -44,9 +71,27 @@ func OpenDir(path string) (*Dir, error) {
 		}
 		return nil, fmt.Errorf("storage: lock %s: %w", bf.Name(), err)
 	}
-	d := &Dir{path: path, files: map[string]*dirFile{}, lock: bf}
+	d := &Dir{path: path, key: key, files: map[string]*dirFile{}, lock: bf, createdDir: createdDir, createdLock: createdLock}
 	d.files[Bitfield] = &dirFile{name: bf.Name(), f: bf, owned: false}
+	openDirs.m[key] = true
 	return d, nil
+}
+
+// Discard closes the directory and removes what OpenDir created, for a
+// caller that found no feed there: the lock file if OpenDir created it and
+// it is still empty, then the directory if OpenDir created it and it is
+// empty. Nothing else is removed.
+func (d *Dir) Discard() error {
+	err := d.Close()
+	if d.createdLock {
+		if fi, serr := os.Stat(filepath.Join(d.path, Bitfield)); serr == nil && fi.Size() == 0 {
+			os.Remove(filepath.Join(d.path, Bitfield))
+		}
+	}
+	if d.createdDir {
+		os.Remove(d.path) // fails, harmlessly, unless empty
+	}
+	return err
 }
 
 // Path returns the directory's path.
@@ -88,6 +133,9 @@ func (d *Dir) Close() error {
 	if err := d.lock.Close(); err != nil && first == nil && !errors.Is(err, os.ErrClosed) {
 		first = err
 	}
+	openDirs.Lock()
+	delete(openDirs.m, d.key)
+	openDirs.Unlock()
 	return first
 }
 

@@ -16,6 +16,7 @@ package storage
 
 import (
 	"errors"
+	"fmt"
 	"io"
 )
 
@@ -36,6 +37,9 @@ var (
 	// ErrLocked is returned by OpenDir when another process (a JS or Go
 	// feed) holds the lock on the directory's bitfield file.
 	ErrLocked = errors.New("storage: feed directory is locked by another process")
+	// ErrAlreadyOpen is returned by OpenDir for a directory this process
+	// has open already; it wraps ErrLocked.
+	ErrAlreadyOpen = fmt.Errorf("%w (it is already open in this process)", ErrLocked)
 	// ErrClosed is returned by operations on a closed file or storage.
 	ErrClosed = errors.New("storage: closed")
 	// ErrInvalidName is returned for a file name that is not one of Names.

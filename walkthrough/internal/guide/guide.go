@@ -6,7 +6,6 @@
 package guide
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -22,10 +21,7 @@ func Step1(base string) (*core.Feed, error) {
 	fmt.Print("Step 1: Create the initial Hypercore\n\n")
 
 	// new Hypercore('./main'): open the feed stored there, or create one
-	feed, err := core.OpenDir(filepath.Join(base, "main"), nil)
-	if errors.Is(err, core.ErrNoFeed) {
-		feed, err = core.CreateDir(filepath.Join(base, "main"), nil)
-	}
+	feed, _, err := core.OpenOrCreateDir(filepath.Join(base, "main"), nil)
 	if err != nil {
 		return nil, err
 	}

@@ -278,6 +278,11 @@ func TestDecodeVectors(t *testing.T) {
 	for _, g := range v.Decode {
 		for _, tc := range g.Tests {
 			t.Run(tc.Name("messages.json"), func(t *testing.T) {
+				// jsDecoded: fields when JS decoded exactly, "inexact" when
+				// it lost precision, null when it threw
+				if tc.JSDecoded.Inexact != tc.HasFlag("JSInexact") || (tc.JSDecoded.Fields == nil && !tc.JSDecoded.Inexact) != (tc.JS == "throws") {
+					t.Errorf("jsDecoded (inexact %v, fields %v) does not fit js %q and flag JSInexact %v", tc.JSDecoded.Inexact, tc.JSDecoded.Fields != nil, tc.JS, tc.HasFlag("JSInexact"))
+				}
 				got, err := decodeNamed(tc.Message, tc.Body)
 				if !tc.Valid() {
 					want, ok := errorClasses[tc.Error]
@@ -295,8 +300,8 @@ func TestDecodeVectors(t *testing.T) {
 				if err != nil {
 					t.Fatalf("Decode(%s, %s) = %v", tc.Message, tc.Body, err)
 				}
-				if tc.JSDecoded != nil {
-					if diff := cmp.Diff(normalize(t, tc.JSDecoded), normalize(t, view(got))); diff != "" {
+				if tc.JSDecoded.Fields != nil {
+					if diff := cmp.Diff(normalize(t, tc.JSDecoded.Fields), normalize(t, view(got))); diff != "" {
 						t.Errorf("Decode(%s) differs from the JS decoder (-js +go):\n%s", tc.Body, diff)
 					}
 				}

@@ -30,11 +30,30 @@ type EncodeTest struct {
 // DecodeTest is a body, what JS makes of it, and the spec's verdict.
 type DecodeTest struct {
 	Case
-	Message   string `json:"message"`
-	Body      Hex    `json:"body"`
-	JS        string `json:"js"` // "decodes" or "throws"
-	JSDecoded Fields `json:"jsDecoded"`
-	JSError   string `json:"jsError,omitempty"`
+	Message   string   `json:"message"`
+	Body      Hex      `json:"body"`
+	JS        string   `json:"js"` // "decodes" or "throws"
+	JSDecoded JSFields `json:"jsDecoded"`
+	JSError   string   `json:"jsError,omitempty"`
+}
+
+// JSFields is what the JS decoder made of a body: the fields it decoded,
+// nil (JSON null) when it threw, or Inexact (JSON "inexact", flag
+// JSInexact) when it decoded integers it could not represent exactly,
+// which are not compared.
+type JSFields struct {
+	Fields  Fields
+	Inexact bool
+}
+
+// UnmarshalJSON reads an object of fields, null or "inexact".
+func (f *JSFields) UnmarshalJSON(b []byte) error {
+	if string(b) == `"inexact"` {
+		*f = JSFields{Inexact: true}
+		return nil
+	}
+	*f = JSFields{}
+	return json.Unmarshal(b, &f.Fields)
 }
 
 // FrameTest is a byte stream, what the JS frame parser does with it in one

@@ -79,7 +79,7 @@ func TestAppendGetReopen(t *testing.T) {
 			if string(head) != "New Block 99" {
 				t.Fatalf("Head = %q", head)
 			}
-			if _, err := f.Get(102); !errors.Is(err, ErrNotAvailable) {
+			if _, err := f.Get(102); !errors.Is(err, ErrOutOfRange) {
 				t.Fatalf("Get(102) = %v", err)
 			}
 			r, err := f.Audit()

@@ -25,13 +25,18 @@ const (
 	// EventRemoteUpdate: a peer announced blocks; Index is its length.
 	EventRemoteUpdate
 	// EventAck: with ReplicateOptions.Ack, the peer confirmed it stored
-	// block Index that we sent (JS: the stream's "ack" event).
+	// blocks [Index, End) that we sent (JS: the stream's "ack" event with
+	// {start, length}).
 	EventAck
+	// EventDropped: the subscriber did not keep up and Index events were
+	// dropped before this one (see Subscription).
+	EventDropped
 )
 
 var eventNames = map[EventType]string{
 	EventAppend: "append", EventDownload: "download", EventUpload: "upload",
 	EventPeerAdd: "peer-add", EventPeerRemove: "peer-remove", EventSync: "sync", EventClear: "clear", EventRemoteUpdate: "remote-update", EventAck: "ack",
+	EventDropped: "dropped",
 }
 
 func (t EventType) String() string { return eventNames[t] }
@@ -40,16 +45,32 @@ func (t EventType) String() string { return eventNames[t] }
 type Event struct {
 	Type  EventType
 	Index uint64 // the block, or the new length for EventAppend
-	End   uint64 // EventClear only
+	End   uint64 // EventClear and EventAck: the end of the range
 	Bytes int    // the block's size for EventDownload and EventUpload
-	Peer  *Peer  // the peer concerned, if any
-	Err   error  // EventPeerRemove: why the peer went, when not a clean end
+	// Data is the block for EventDownload and EventUpload. It is shared
+	// with the feed and every subscriber: read it, do not modify it.
+	Data []byte
+	Peer *Peer // the peer concerned, if any
+	Err  error // EventPeerRemove: why the peer went, when not a clean end
 }
 
-// Subscription delivers a feed's events in order on C. Events queue without
-// bound until read; Close stops delivery and closes C.
+// DefaultEventBuffer is how many events a subscription holds for a
+// subscriber that has not read them (Subscribe).
+const DefaultEventBuffer = 4096
+
+// Subscription delivers a feed's events on C in the order they happened
+// to the feed. Blocks of a download arrive in no fixed order (requests
+// start at random places, as in JS), so EventDownload for block 1 may come
+// before block 0; Download's return, or EventSync, says a range is
+// complete. At most the subscription's buffer of events waits for the
+// subscriber: past it, new events are dropped and counted, and the next
+// event delivered is an EventDropped whose Index is how many were lost.
+// Close stops delivery and closes C.
 type Subscription struct {
 	C <-chan Event
+
+	buffer  int
+	dropped uint64
 
 	c      chan Event
 	done   chan struct{} // closed when the subscription ends
@@ -66,9 +87,13 @@ type events struct {
 	done bool
 }
 
-// Subscribe returns a subscription to the feed's events from now on.
-func (f *Feed) Subscribe() *Subscription {
-	s := &Subscription{c: make(chan Event), done: make(chan struct{}), ev: &f.events}
+// Subscribe returns a subscription to the feed's events from now on, with
+// a buffer of DefaultEventBuffer events.
+func (f *Feed) Subscribe() *Subscription { return f.SubscribeBuffer(DefaultEventBuffer) }
+
+// SubscribeBuffer is Subscribe with a buffer of n events (at least 1).
+func (f *Feed) SubscribeBuffer(n int) *Subscription {
+	s := &Subscription{c: make(chan Event), done: make(chan struct{}), ev: &f.events, buffer: max(n, 1)}
 	s.C = s.c
 	s.cond = sync.NewCond(&s.mu)
 	f.events.mu.Lock()
@@ -94,15 +119,24 @@ func (s *Subscription) deliver() {
 	defer close(s.c)
 	for {
 		s.mu.Lock()
-		for len(s.queue) == 0 && !s.closed {
+		for len(s.queue) == 0 && s.dropped == 0 && !s.closed {
 			s.cond.Wait()
 		}
 		if s.closed {
 			s.mu.Unlock()
 			return
 		}
-		e := s.queue[0]
-		s.queue = s.queue[1:]
+		var e Event
+		if len(s.queue) == 0 {
+			// every event before the gap is delivered: say how many were
+			// lost, where they were lost
+			e = Event{Type: EventDropped, Index: s.dropped}
+			s.dropped = 0
+		} else {
+			e = s.queue[0]
+			s.queue[0] = Event{}
+			s.queue = s.queue[1:]
+		}
 		s.mu.Unlock()
 		select {
 		case s.c <- e:
@@ -139,7 +173,12 @@ func (e *events) emit(ev Event) {
 	defer e.mu.Unlock()
 	for s := range e.subs {
 		s.mu.Lock()
-		if !s.closed {
+		switch {
+		case s.closed:
+		case len(s.queue) >= s.buffer || s.dropped > 0:
+			s.dropped++ // until the subscriber catches up
+			s.cond.Signal()
+		default:
 			s.queue = append(s.queue, ev)
 			s.cond.Signal()
 		}

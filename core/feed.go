@@ -10,6 +10,7 @@ package core
 
 import (
 	"bytes"
+	"context"
 	"crypto/ed25519"
 	"encoding/binary"
 	"errors"
@@ -89,6 +90,11 @@ type Options struct {
 	// does not sync; without it a power loss (not a crashed process) can
 	// lose recent appends.
 	Sync bool
+	// EagerUpdate makes a sparse clone keep asking its peers for a longer
+	// length, as JS eagerUpdate does, so that it learns of new blocks
+	// (EventAppend, Length) without calling Update. It waits for peers
+	// when none is connected and stops when the feed is closed.
+	EagerUpdate bool
 }
 
 // Feed is one Hypercore 9 feed.
@@ -334,7 +340,21 @@ func open(st storage.Storage, opts *Options, key ed25519.PublicKey, secret ed255
 	if f.secretKey != nil {
 		f.gen = merkle.NewGenerator(roots)
 	}
+	if opts.EagerUpdate && f.sparse && f.secretKey == nil {
+		go f.eagerUpdate()
+	}
 	return f, nil
+}
+
+// eagerUpdate waits for one more block than the feed has, again and again,
+// until the feed is closed (JS: update(loop) with eagerUpdate).
+func (f *Feed) eagerUpdate() {
+	for {
+		err := f.UpdateWith(context.Background(), &UpdateOptions{WaitForPeers: true})
+		if errors.Is(err, ErrClosed) {
+			return
+		}
+	}
 }
 
 // resign writes the missing signature of the head (a writer whose last

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"slices"
 	"time"
@@ -114,6 +115,7 @@ type selection struct {
 	iterated   bool
 	implicit   bool // a non-sparse feed's own [0, open) selection: no caller waits on it
 	forever    bool // the wait does not fail when the last peer leaves
+	progress   func(held, total uint64)
 }
 
 func (f *Feed) repl0() *replState {
@@ -247,6 +249,9 @@ func (p *Peer) destroy(err error) {
 	if !errors.Is(err, session.ErrProtocol) && !errors.Is(err, session.ErrTimeout) {
 		err = fmt.Errorf("%w: %w", session.ErrProtocol, err)
 	}
+	if l := p.logger(); l != nil {
+		l.Warn("hypercore: peer dropped", "feed", p.feed.logName(), "err", err)
+	}
 	if p.ch != nil {
 		s := p.ch.Session()
 		p.feed.later(func() { s.CloseWithError(err) })
@@ -271,6 +276,9 @@ func (p *Peer) Opened(ch *session.Channel) {
 	}
 	p.sendWants()
 	f.events.emit(Event{Type: EventPeerAdd, Peer: p})
+	if l := p.logger(); l != nil {
+		l.Debug("hypercore: peer added", "feed", f.logName())
+	}
 }
 
 // Closed is called by the session when the channel closes.
@@ -355,7 +363,11 @@ func (p *Peer) onHave(m *message.Have) {
 	f := p.feed
 	if p.ack && m.GetAck() && m.Bitfield == nil && f.bits.Get(m.Start) {
 		// an acknowledgement of our Data
-		f.events.emit(Event{Type: EventAck, Index: m.Start, Peer: p})
+		end := m.Start + max(m.GetLength(), 1)
+		if end < m.Start {
+			end = ^uint64(0)
+		}
+		f.events.emit(Event{Type: EventAck, Index: m.Start, End: end, Peer: p})
 		return
 	}
 	updated := p.first
@@ -592,7 +604,7 @@ func (p *Peer) answer(m *message.Request) {
 		p.stats.UploadedBytes += uint64(len(value))
 		f.repl.stats.UploadedBlocks++
 		f.repl.stats.UploadedBytes += uint64(len(value))
-		f.events.emit(Event{Type: EventUpload, Index: index, Bytes: len(value), Peer: p})
+		f.events.emit(Event{Type: EventUpload, Index: index, Bytes: len(value), Data: value, Peer: p})
 	}
 	if index+1 > p.remoteLength {
 		p.remoteLength = index + 1
@@ -732,8 +744,23 @@ func (p *Peer) remove() {
 	p.remoteWant = false
 	f.updatePeers()
 	f.events.emit(Event{Type: EventPeerRemove, Peer: p, Err: p.endReason})
+	if l := p.logger(); l != nil {
+		l.Debug("hypercore: peer removed", "feed", f.logName(), "err", p.endReason)
+	}
 	f.failUnservable(p.endReason)
 }
+
+// logger is the peer's connection's logger, or nil.
+func (p *Peer) logger() *slog.Logger {
+	if p.proto == nil {
+		return nil
+	}
+	return p.proto.opts.Logger
+}
+
+// logName names the feed in logs: its discovery key's first bytes (the
+// key itself is the read capability and is never logged).
+func (f *Feed) logName() string { return fmt.Sprintf("%x", f.discoveryKey[:8]) }
 
 // canServe reports whether the peer could still provide blocks: it has not
 // gone and has not said it stopped uploading.
@@ -1050,6 +1077,28 @@ func (p *Peer) nextRandom(start, end uint64) (uint64, bool) {
 	return p.remoteBitfield.NextSet(start, ^uint64(0))
 }
 
+// reportProgress calls the Progress of the downloads whose range holds
+// block index, after unlocking.
+func (f *Feed) reportProgress(index uint64) {
+	for _, s := range f.repl.selections {
+		if s.progress == nil || index < s.start {
+			continue
+		}
+		end := s.end
+		if s.openEnd {
+			end = f.length
+			for _, p := range f.repl.peers {
+				end = max(end, p.remoteLength)
+			}
+		}
+		if index >= end {
+			continue
+		}
+		held, total, fn := f.bits.Data().Count(s.start, end), end-s.start, s.progress
+		f.later(func() { fn(held, total) })
+	}
+}
+
 // heldToPeersEnd reports whether every block from start is held up to the
 // longest length the connected peers have announced (each has announced
 // one), which is where an open-ended Download of a live session ends.
@@ -1156,7 +1205,8 @@ func (f *Feed) afterPutLocked(index uint64, value []byte, r PutResult, from *Pee
 		if r.Stored {
 			f.repl.stats.DownloadedBlocks++
 			f.repl.stats.DownloadedBytes += uint64(len(value))
-			f.events.emit(Event{Type: EventDownload, Index: index, Bytes: len(value), Peer: from})
+			f.events.emit(Event{Type: EventDownload, Index: index, Bytes: len(value), Data: value, Peer: from})
+			f.reportProgress(index)
 		}
 		for _, p := range f.repl.peers {
 			if p != from && p.remoteWant {
@@ -1259,6 +1309,11 @@ type UpdateOptions struct {
 type DownloadOptions struct {
 	// WaitForPeers: as GetOptions.WaitForPeers.
 	WaitForPeers bool
+	// Progress, when set, is called after each block of the range is
+	// stored, with the blocks of the range held and the range's length
+	// (for an open end, up to the longest length the peers announced). It
+	// runs on a replication goroutine: it must return quickly.
+	Progress func(held, total uint64)
 }
 
 // GetContext returns block i, waiting for a peer to provide it when it is
@@ -1379,7 +1434,7 @@ func (f *Feed) DownloadWith(ctx context.Context, start, end uint64, opts *Downlo
 	if opts == nil {
 		opts = &DownloadOptions{}
 	}
-	return f.download(ctx, &selection{start: start, end: end, openEnd: end == 0, forever: opts.WaitForPeers})
+	return f.download(ctx, &selection{start: start, end: end, openEnd: end == 0, forever: opts.WaitForPeers, progress: opts.Progress})
 }
 
 // DownloadBlocks downloads the given blocks.
@@ -1490,6 +1545,10 @@ type ReplicateOptions struct {
 	OnDiscoveryKey func(p *Protocol, discoveryKey []byte)
 	// Trace sees every message sent and received (session.Config.Trace).
 	Trace func(sent bool, channel uint64, m message.Message)
+	// Logger, when set, is told of the session's start and end (with the
+	// reason), peers added and removed, and peers dropped for what they
+	// sent: Info for the session, Debug for peers, Warn for drops.
+	Logger *slog.Logger
 }
 
 // Protocol replicates any number of feeds over one connection.
@@ -1524,9 +1583,16 @@ func NewProtocol(ctx context.Context, conn io.ReadWriter, opts *ReplicateOptions
 	}
 	s, err := session.New(ctx, conn, cfg)
 	if err != nil {
+		if opts.Logger != nil {
+			opts.Logger.Info("hypercore: handshake failed", "err", err)
+		}
 		return nil, err
 	}
 	p.s = s
+	if opts.Logger != nil {
+		rk := s.RemotePublicKey()
+		opts.Logger.Info("hypercore: session start", "initiator", opts.Initiator, "live", opts.Live, "remote", fmt.Sprintf("%x", rk[:8]))
+	}
 	return p, nil
 }
 
@@ -1539,7 +1605,13 @@ func (p *Protocol) Session() *session.Session { return p.s }
 // Feeds are added before Run (or from OnDiscoveryKey): a feed the remote
 // opens that is not added by then is refused, and the remote's waits for
 // it fail.
-func (p *Protocol) Run(ctx context.Context) error { return p.s.Run(ctx) }
+func (p *Protocol) Run(ctx context.Context) error {
+	err := p.s.Run(ctx)
+	if l := p.opts.Logger; l != nil {
+		l.Info("hypercore: session end", "err", err)
+	}
+	return err
+}
 
 // Close ends the session: Run returns an error matching ErrSessionClosed.
 func (p *Protocol) Close() error { return p.s.Close() }

@@ -215,6 +215,9 @@ func TestAck(t *testing.T) {
 				if e.Peer == nil {
 					t.Fatal("ack without a peer")
 				}
+				if e.End != e.Index+1 {
+					t.Fatalf("ack of [%d, %d), want JS's {start, length: 1}", e.Index, e.End)
+				}
 				acked[e.Index] = true
 			}
 		case <-ctx.Done():

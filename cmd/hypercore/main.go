@@ -31,6 +31,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -442,7 +443,7 @@ func clone(key []byte, dir, addr string, sparse bool, blocks []uint64, live bool
 		return err
 	}
 	defer c.Close()
-	stopProgress := progress(f, stderr)
+	stopProgress, report := progress(f, stderr)
 	defer stopProgress()
 
 	// Every mode replicates live: the peer may be live, and a session that
@@ -520,7 +521,7 @@ func clone(key []byte, dir, addr string, sparse bool, blocks []uint64, live bool
 				job <- nil
 				return
 			}
-			job <- f.Download(ctx, 0, f.Length())
+			job <- f.DownloadWith(ctx, 0, f.Length(), &core.DownloadOptions{Progress: report})
 		}()
 	}
 	select {
@@ -536,14 +537,17 @@ func clone(key []byte, dir, addr string, sparse bool, blocks []uint64, live bool
 }
 
 // progress draws a progress line on stderr while blocks download, when
-// stderr is a terminal; otherwise it prints nothing.
-func progress(f *core.Feed, stderr io.Writer) (stop func()) {
+// stderr is a terminal; otherwise it prints nothing. report is a
+// DownloadOptions.Progress that feeds it the download's own counts.
+func progress(f *core.Feed, stderr io.Writer) (stop func(), report func(held, total uint64)) {
+	var held, total atomic.Uint64
+	report = func(h, t uint64) { held.Store(h); total.Store(t) }
 	file, ok := stderr.(*os.File)
 	if !ok {
-		return func() {}
+		return func() {}, report
 	}
 	if st, err := file.Stat(); err != nil || st.Mode()&os.ModeCharDevice == 0 {
-		return func() {}
+		return func() {}, report
 	}
 	done := make(chan struct{})
 	var wg sync.WaitGroup
@@ -556,7 +560,11 @@ func progress(f *core.Feed, stderr io.Writer) (stop func()) {
 		draw := func() {
 			st := f.Stats()
 			rate := float64(st.DownloadedBytes) / time.Since(start).Seconds() / 1e6
-			fmt.Fprintf(file, "\r%d/%d blocks  %s  %.1f MB/s ", f.Downloaded(0, f.Length()), f.Length(), bytesString(st.DownloadedBytes), rate)
+			h, n := held.Load(), total.Load()
+			if n == 0 { // before the download reports (a sparse clone)
+				h, n = f.Downloaded(0, f.Length()), f.Length()
+			}
+			fmt.Fprintf(file, "\r%d/%d blocks  %s  %.1f MB/s ", h, n, bytesString(st.DownloadedBytes), rate)
 		}
 		for {
 			select {
@@ -569,7 +577,7 @@ func progress(f *core.Feed, stderr io.Writer) (stop func()) {
 			}
 		}
 	}()
-	return func() { close(done); wg.Wait() }
+	return func() { close(done); wg.Wait() }, report
 }
 
 func bytesString(n uint64) string {

@@ -266,9 +266,9 @@ func (p *Peer) destroy(err error) {
 
 // ---------------------------------------------------------------- events
 
-// Opened is called by the session when the channel is open both ways
+// opened is called by the session when the channel is open both ways
 // (JS Peer.onopen).
-func (p *Peer) Opened(ch *session.Channel) {
+func (p *Peer) opened(ch *session.Channel) {
 	f := p.feed
 	f.mu.Lock()
 	defer f.unlock()
@@ -286,8 +286,8 @@ func (p *Peer) Opened(ch *session.Channel) {
 	}
 }
 
-// Closed is called by the session when the channel closes.
-func (p *Peer) Closed(ch *session.Channel, err error) {
+// closed is called by the session when the channel closes.
+func (p *Peer) closedCh(ch *session.Channel, err error) {
 	f := p.feed
 	f.mu.Lock()
 	defer f.unlock()
@@ -302,8 +302,8 @@ func (p *Peer) Closed(ch *session.Channel, err error) {
 	p.remove()
 }
 
-// Message dispatches a message from the peer.
-func (p *Peer) Message(ch *session.Channel, m message.Message) {
+// message dispatches a message from the peer.
+func (p *Peer) message(ch *session.Channel, m message.Message) {
 	f := p.feed
 	f.mu.Lock()
 	defer f.unlock()
@@ -1726,17 +1726,17 @@ type peerInit struct{ p *Peer }
 
 func (h peerInit) Opened(ch *session.Channel) {
 	h.setChannel(ch)
-	h.p.Opened(ch)
+	h.p.opened(ch)
 }
 
 func (h peerInit) Message(ch *session.Channel, m message.Message) {
 	h.setChannel(ch)
-	h.p.Message(ch, m)
+	h.p.message(ch, m)
 }
 
 func (h peerInit) Closed(ch *session.Channel, err error) {
 	h.setChannel(ch)
-	h.p.Closed(ch, err)
+	h.p.closedCh(ch, err)
 }
 
 func (h peerInit) setChannel(ch *session.Channel) {

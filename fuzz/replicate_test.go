@@ -453,7 +453,7 @@ func (s *script) data(fl byte) *message.Data {
 // writerData is the writer's answer to a Request for block num % 16 (all
 // nodes, or those a reader with the given digest lacks), then changed as
 // the flags say: hash only; no signature; one node's index, size or hash
-// changed; the value changed; the index changed.
+// changed; the value changed; the index changed; a run of nodes dropped.
 func (s *script) writerData(fl byte, w *core.Feed) *message.Data {
 	index := s.num() % w.Length()
 	digest := uint64(0)
@@ -491,6 +491,10 @@ func (s *script) writerData(fl byte, w *core.Feed) *message.Data {
 	}
 	if fl&32 != 0 {
 		m.Index = s.num()
+	}
+	if fl&64 != 0 && len(m.Nodes) > 0 {
+		k := int(s.byte()) % len(m.Nodes)
+		m.Nodes = slices.Delete(m.Nodes, k, k+1+int(s.byte())%(len(m.Nodes)-k))
 	}
 	return m
 }

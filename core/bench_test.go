@@ -84,7 +84,7 @@ func BenchmarkProof(b *testing.B) {
 	b.ReportAllocs()
 	i := uint64(0)
 	for b.Loop() {
-		if _, err := f.Proof(i%100_000, 0, false, nil); err != nil {
+		if _, err := f.LowLevel().Proof(i%100_000, 0, false, nil); err != nil {
 			b.Fatal(err)
 		}
 		i += 7919
@@ -108,7 +108,7 @@ func BenchmarkPut(b *testing.B) {
 	var items []item
 	r, _ := Open(storage.NewMemory(), &Options{Key: w.Key()})
 	for i := uint64(0); i < n; i++ {
-		p, _ := w.Proof(i, r.Digest(i), false, nil)
+		p, _ := w.LowLevel().Proof(i, r.LowLevel().Digest(i), false, nil)
 		v, _ := w.Get(i)
 		items = append(items, item{v, p})
 	}
@@ -128,7 +128,7 @@ func BenchmarkPut(b *testing.B) {
 		}
 		// proofs were built for a reader with nothing: each carries a
 		// signature, the slowest case
-		if _, err := rr.Put(uint64(i), items[i].v, items[i].p); err != nil {
+		if _, err := rr.LowLevel().Put(uint64(i), items[i].v, items[i].p); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -119,9 +119,9 @@ func Example_shareAndFollow() {
 }
 
 // Many feeds over one connection: both sides add their feeds to one
-// Protocol, then run it. A feed the other side does not have is refused,
-// and waits on it fail at once with ErrNoPeers; Remove stops replicating
-// one feed and leaves the others.
+// Protocol, then run it. A feed the other side does not have is refused:
+// its peer goes with ErrRefused, and a wait on it fails with ErrNoPeers.
+// Remove stops replicating one feed and leaves the others.
 func Example_manyFeedsOneConnection() {
 	ctx := context.Background()
 	var writers, clones []*core.Feed
@@ -154,6 +154,7 @@ func Example_manyFeedsOneConnection() {
 	for _, c := range append(clones, lonely) {
 		client.Add(c)
 	}
+	refused := lonely.Subscribe()
 	go client.Run(ctx)
 	<-server
 
@@ -161,8 +162,12 @@ func Example_manyFeedsOneConnection() {
 		v, _ := c.GetContext(ctx, 0)
 		fmt.Println(string(v))
 	}
-	_, err = lonely.GetContext(ctx, 0)
-	fmt.Println("a feed the server lacks:", errorsIs(err, core.ErrNoPeers), errorsIs(err, core.ErrRefused))
+	for e := range refused.C {
+		if e.Type == core.EventPeerRemove {
+			fmt.Println("a feed the server lacks:", errorsIs(e.Err, core.ErrRefused))
+			break
+		}
+	}
 
 	client.Remove(clones[0]) // the other two go on
 	client.Close()
@@ -170,7 +175,7 @@ func Example_manyFeedsOneConnection() {
 	// feed 0
 	// feed 1
 	// feed 2
-	// a feed the server lacks: true true
+	// a feed the server lacks: true
 }
 
 func errorsIs(err, target error) bool { return errors.Is(err, target) }

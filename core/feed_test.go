@@ -154,12 +154,12 @@ func TestProofPut(t *testing.T) {
 	r, _ := Open(storage.NewMemory(), &Options{Key: kp.PublicKey, Sparse: true})
 	defer r.Close()
 	for _, i := range []uint64{5, 0, 36, 17, 18, 1, 35} {
-		p, err := w.Proof(i, r.Digest(i), false, nil)
+		p, err := w.LowLevel().Proof(i, r.LowLevel().Digest(i), false, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		value, _ := w.Get(i)
-		res, err := r.Put(i, value, p)
+		res, err := r.LowLevel().Put(i, value, p)
 		if err != nil {
 			t.Fatalf("Put(%d) = %v", i, err)
 		}

@@ -107,11 +107,11 @@ func TestGetPastTheEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := w.Proof(1, 0, false, nil)
+	p, err := w.LowLevel().Proof(1, 0, false, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.Put(1, v, p); err != nil {
+	if _, err := r.LowLevel().Put(1, v, p); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := r.Get(0); !errors.Is(err, ErrNotAvailable) {

@@ -36,7 +36,7 @@ func (l *liar) Message(ch *session.Channel, m message.Message) {
 		if l.mode == "silent" || m.Index >= l.w.Length() || (l.mode == "have-absent" && m.Index >= 150) {
 			return // never answers (times out); have-absent "lacks" blocks from 150
 		}
-		p, err := l.w.Proof(m.Index, m.GetNodes(), m.GetHash(), nil)
+		p, err := l.w.LowLevel().Proof(m.Index, m.GetNodes(), m.GetHash(), nil)
 		if err != nil {
 			return
 		}

@@ -17,13 +17,24 @@ type Proof struct {
 	Signature []byte // nil when the proof needs none
 }
 
+// LowLevel is the low-level side of a feed: the proofs it builds for a
+// peer, the digests it asks with, and verified blocks put by hand. These
+// are what implementers and tests check against the vectors (spec/feed.md,
+// "Proofs"); replication does all of it, so most programs never need it.
+// Get it with Feed.LowLevel.
+type LowLevel struct{ f *Feed }
+
+// LowLevel returns the feed's low-level API.
+func (f *Feed) LowLevel() LowLevel { return LowLevel{f} }
+
 // Proof builds the proof a responder sends for block index, given the
 // requester's digest (Request.nodes) and, with hash, the block's own leaf
 // first. remote is the requester's remote tree, kept for the connection
 // (nil for a fresh one). It fails with ErrNotAvailable when the feed lacks
 // the block's node, and ErrMissingSignature when the signature the proof
 // needs is not stored.
-func (f *Feed) Proof(index, digest uint64, hash bool, remote *bitfield.TreeIndex) (*Proof, error) {
+func (l LowLevel) Proof(index, digest uint64, hash bool, remote *bitfield.TreeIndex) (*Proof, error) {
+	f := l.f
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.closed {
@@ -64,7 +75,8 @@ func (f *Feed) proofLocked(index, digest uint64, hash bool, remote *bitfield.Tre
 
 // Digest returns the digest this feed sends when requesting block index
 // (Request.nodes).
-func (f *Feed) Digest(index uint64) uint64 {
+func (l LowLevel) Digest(index uint64) uint64 {
+	f := l.f
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.tree.Digest(2 * index)
@@ -84,7 +96,8 @@ type PutResult struct {
 // out: the hashes must lead to a node already trusted, or to a complete set
 // of roots whose signature verifies. A signed proof for a longer length
 // raises the feed's length.
-func (f *Feed) Put(index uint64, value []byte, proof *Proof) (PutResult, error) {
+func (l LowLevel) Put(index uint64, value []byte, proof *Proof) (PutResult, error) {
+	f := l.f
 	f.mu.Lock()
 	res, err := f.putLocked(index, value, proof, nil)
 	f.mu.Unlock()

@@ -101,7 +101,7 @@ func TestProofVectors(t *testing.T) {
 				writers[key] = w
 				defer w.Close()
 			}
-			p, err := w.Proof(tc.Index, tc.Digest, tc.Hash, nil)
+			p, err := w.LowLevel().Proof(tc.Index, tc.Digest, tc.Hash, nil)
 			if err != nil {
 				t.Fatalf("%s: Proof = %v", tc.Name("proofs.json"), err)
 			}
@@ -145,7 +145,7 @@ func TestPutVectors(t *testing.T) {
 				}
 				defer r.Close()
 				before := st.writes.Load()
-				res, err := r.Put(tc.Index, tc.Value, &Proof{Nodes: nodesOf(tc.Nodes), Signature: tc.Signature})
+				res, err := r.LowLevel().Put(tc.Index, tc.Value, &Proof{Nodes: nodesOf(tc.Nodes), Signature: tc.Signature})
 				if !tc.Valid() {
 					if !errors.Is(err, putErrors[tc.Error]) {
 						t.Fatalf("Put = %v, want %s (JS: %s)", err, tc.Error, tc.JSError)

@@ -63,11 +63,10 @@ var (
 var ErrRequestTimeout = fmt.Errorf("core: request timeout: %w", session.ErrTimeout)
 
 // ErrNoPeers is the error a wait (GetContext, Update, Download) fails with
-// when the last connected peer that could serve it has gone or refused
-// the feed, and no connection is being set up. A wait started after that,
-// before another peer comes, fails at once; on a feed that has had no
-// peer yet, a wait waits for the first. It wraps the reason when there is
-// one (ErrRefused).
+// when the last connected peer that could serve it goes, refuses the feed
+// or stops uploading, and no connection is being set up. A wait started
+// while no peer is connected waits for one (until its context ends). It
+// wraps the reason when there is one (ErrRefused).
 var ErrNoPeers = errors.New("core: no connected peer can serve this")
 
 // ErrRefused is wrapped by ErrNoPeers when the last peer refused the feed:
@@ -85,13 +84,10 @@ type replState struct {
 	reserved   *bitfield.Sparse // blocks requested from some peer
 	stats      Stats
 	noiseKey   *session.KeyPair
-	out        []pending // run after unlocking
-	connecting int       // Replicate calls still handshaking
-	// noPeers is why waits fail now: set when the last peer that could
-	// serve went, cleared when a peer is added or a connection starts
-	noPeers error
-	owned   map[*session.Session]bool // sessions Replicate made for this feed: Close ends them
-	outData int                       // bytes of block values in out
+	out        []pending                 // run after unlocking
+	connecting int                       // Replicate calls still handshaking
+	owned      map[*session.Session]bool // sessions Replicate made for this feed: Close ends them
+	outData    int                       // bytes of block values in out
 }
 
 // Stats counts what a feed or a peer transferred.
@@ -767,20 +763,6 @@ func (p *Peer) logger() *slog.Logger {
 // key itself is the read capability and is never logged).
 func (f *Feed) logName() string { return fmt.Sprintf("%x", f.discoveryKey[:8]) }
 
-// unservable is the error a new wait fails with at once: the last peer
-// that could serve it has gone (and none has come since); nil otherwise.
-func (f *Feed) unservable() error {
-	if f.repl.noPeers == nil || f.repl.connecting > 0 {
-		return nil
-	}
-	for _, p := range f.repl.peers {
-		if p.canServe() {
-			return nil
-		}
-	}
-	return f.repl.noPeers
-}
-
 // canServe reports whether the peer could still provide blocks: it has not
 // gone and has not said it stopped uploading.
 func (p *Peer) canServe() bool { return !p.removed && p.remoteUploading }
@@ -802,7 +784,6 @@ func (f *Feed) failUnservable(reason error) {
 	if reason != nil {
 		err = fmt.Errorf("%w: %w", ErrNoPeers, reason)
 	}
-	f.repl.noPeers = err
 	kept := f.repl.waiting[:0]
 	for _, w := range f.repl.waiting {
 		if w.forever {
@@ -1364,10 +1345,6 @@ func (f *Feed) GetWith(ctx context.Context, i uint64, opts *GetOptions) ([]byte,
 		return nil, fmt.Errorf("%w: block %d", ErrNotAvailable, i)
 	}
 	f.repl0()
-	if err := f.unservable(); err != nil && !opts.WaitForPeers {
-		f.mu.Unlock()
-		return nil, err
-	}
 	w := &waiter{index: i, done: make(chan error, 1), forever: opts.WaitForPeers}
 	f.repl.waiting = append(f.repl.waiting, w)
 	f.updatePeers()
@@ -1415,10 +1392,6 @@ func (f *Feed) UpdateWith(ctx context.Context, opts *UpdateOptions) error {
 		return nil
 	}
 	f.repl0()
-	if err := f.unservable(); err != nil && !opts.WaitForPeers {
-		f.mu.Unlock()
-		return err
-	}
 	w := &waiter{index: minLength - 1, hash: true, update: true, done: make(chan error, 1), forever: opts.WaitForPeers}
 	f.repl.waiting = append(f.repl.waiting, w)
 	f.updatePeers()
@@ -1490,10 +1463,6 @@ func (f *Feed) download(ctx context.Context, s *selection) error {
 			f.mu.Unlock()
 			return nil
 		}
-	}
-	if err := f.unservable(); err != nil && !s.forever {
-		f.mu.Unlock()
-		return err
 	}
 	f.repl.selections = append(f.repl.selections, s)
 	f.updatePeers()
@@ -1708,7 +1677,6 @@ func (p *Protocol) Add(f *Feed) (*Peer, error) {
 	peer.urgentRequests = peer.maxRequests + 16
 	peer.defaultDownload = f.secretKey == nil
 	f.repl.peers = append(f.repl.peers, peer)
-	f.repl.noPeers = nil
 	f.mu.Unlock()
 	ch, err := p.s.Open(f.key, peerInit{peer})
 	f.mu.Lock()
@@ -1772,7 +1740,6 @@ func (f *Feed) Replicate(ctx context.Context, conn io.ReadWriter, opts *Replicat
 	}
 	f.repl0()
 	f.repl.connecting++
-	f.repl.noPeers = nil
 	f.mu.Unlock()
 	p, err := NewProtocol(ctx, conn, &o)
 	if err == nil {

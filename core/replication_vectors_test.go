@@ -201,7 +201,7 @@ func conversationFeed(t *testing.T, tc *vectors.ConversationTest, side *vectors.
 		w := writer()
 		defer w.Close()
 		for _, i := range side.Feed.Fetched {
-			proof, err := w.Proof(i, r.Digest(i), false, nil)
+			proof, err := w.LowLevel().Proof(i, r.LowLevel().Digest(i), false, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -209,7 +209,7 @@ func conversationFeed(t *testing.T, tc *vectors.ConversationTest, side *vectors.
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := r.Put(i, value, proof); err != nil {
+			if _, err := r.LowLevel().Put(i, value, proof); err != nil {
 				t.Fatalf("setup: Put(%d) = %v", i, err)
 			}
 		}

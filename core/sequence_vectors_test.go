@@ -75,11 +75,11 @@ func TestFeedSequenceVectors(t *testing.T) {
 					if held, l := treeBits(r); !equalNodes(held, s.RequesterHeld) || l != s.RequesterTreeLength {
 						t.Fatalf("step %d: reader holds %v (tree length %d) before, JS clone %v (%d)", k, held, l, s.RequesterHeld, s.RequesterTreeLength)
 					}
-					digest := r.Digest(s.Index)
+					digest := r.LowLevel().Digest(s.Index)
 					if digest != s.Digest {
 						t.Errorf("step %d: Digest(%d) = %d, want %d", k, s.Index, digest, s.Digest)
 					}
-					p, err := w.Proof(s.Index, digest, s.Hash, remote)
+					p, err := w.LowLevel().Proof(s.Index, digest, s.Hash, remote)
 					if err != nil {
 						t.Fatalf("step %d: Proof = %v", k, err)
 					}
@@ -102,7 +102,7 @@ func TestFeedSequenceVectors(t *testing.T) {
 					if (s.Value == nil) != (value == nil) || (s.Value != nil && !bytes.Equal(value, []byte(*s.Value))) {
 						t.Errorf("step %d: value %q, JS sent %v", k, value, s.Value)
 					}
-					if _, err := r.Put(s.Index, value, p); err != nil {
+					if _, err := r.LowLevel().Put(s.Index, value, p); err != nil {
 						t.Fatalf("step %d: Put = %v", k, err)
 					}
 					held, l := treeBits(r)

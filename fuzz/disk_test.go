@@ -182,7 +182,7 @@ func provable(fd *core.Feed, n uint64) map[uint64][]byte {
 		if err != nil {
 			continue
 		}
-		proof, err := fd.Proof(i, 0, false, nil)
+		proof, err := fd.LowLevel().Proof(i, 0, false, nil)
 		if err != nil {
 			continue
 		}
@@ -192,7 +192,7 @@ func provable(fd *core.Feed, n uint64) map[uint64][]byte {
 			}
 			defer r.Close()
 		}
-		if _, err := r.Put(i, v, proof); err == nil {
+		if _, err := r.LowLevel().Put(i, v, proof); err == nil {
 			good[i] = v
 		}
 	}

@@ -307,7 +307,7 @@ func FuzzPut(f *testing.F) {
 			copy(h[:], n.Hash)
 			proof.Nodes = append(proof.Nodes, merkle.Node{Index: n.Index, Hash: h, Size: n.Size})
 		}
-		_, err = r.Put(d.Index, d.Value, proof)
+		_, err = r.LowLevel().Put(d.Index, d.Value, proof)
 		if err != nil {
 			if r.Length() != 0 || r.Downloaded(0, 0) != 0 {
 				t.Fatalf("a failed Put (%v) changed the reader: length %d", err, r.Length())

@@ -461,7 +461,7 @@ func (s *script) writerData(fl byte, w *core.Feed) *message.Data {
 		digest = s.num()
 	}
 	hash := fl&2 != 0
-	proof, err := w.Proof(index, digest, hash, nil)
+	proof, err := w.LowLevel().Proof(index, digest, hash, nil)
 	if err != nil {
 		proof = &core.Proof{}
 	}

@@ -281,12 +281,12 @@ func TestStorageSparse(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, i := range held {
-			p, err := w.Proof(i, r.Digest(i), false, nil)
+			p, err := w.LowLevel().Proof(i, r.LowLevel().Digest(i), false, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
 			v, _ := w.Get(i)
-			if _, err := r.Put(i, v, p); err != nil {
+			if _, err := r.LowLevel().Put(i, v, p); err != nil {
 				t.Fatal(err)
 			}
 		}

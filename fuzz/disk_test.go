@@ -88,6 +88,7 @@ func FuzzDiskDir(f *testing.F) {
 			}
 			holder.Close()
 		}
+		allocs := allocated()
 		fd, err := core.OpenDir(dir, opts)
 		if err != nil {
 			if !openError(err) {
@@ -130,6 +131,9 @@ func FuzzDiskDir(f *testing.F) {
 		}
 		if err := fd.Close(); err != nil {
 			t.Fatalf("Close: %v", err)
+		}
+		if n := allocated() - allocs; n > dirAllocLimit {
+			t.Fatalf("opening, reading, checking and appending allocated %s", mib(n))
 		}
 		again, err := core.OpenDir(dir, opts)
 		if cut < len(storage.Names) {

@@ -459,6 +459,7 @@ func FuzzOpenDir(f *testing.F) {
 				}
 			}
 		}
+		allocs := allocated()
 		fd, err := core.Open(st, nil)
 		if err != nil {
 			if !errors.Is(err, core.ErrCorrupt) && !errors.Is(err, core.ErrNoFeed) && !errors.Is(err, core.ErrKeyMismatch) {
@@ -474,5 +475,14 @@ func FuzzOpenDir(f *testing.F) {
 		if fd.Writable() {
 			fd.Append([]byte("x"))
 		}
+		if n := allocated() - allocs; n > dirAllocLimit {
+			t.Fatalf("opening, reading, checking and appending allocated %s", mib(n))
+		}
 	})
 }
+
+// dirAllocLimit bounds what opening, reading, checking and appending to a
+// feed of fuzzed files may allocate: a packed directory unpacks into
+// files of at most 1 MiB, and no size the files claim may be allocated
+// before the bytes are known to be there.
+const dirAllocLimit = 64 << 20

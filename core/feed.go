@@ -79,7 +79,7 @@ type Options struct {
 	// Key is the public key of the feed to open. Open needs it when the
 	// storage holds no feed yet (a new clone); when the storage holds a
 	// feed, a Key that differs is ErrKeyMismatch.
-	Key ed25519.PublicKey
+	Key Key
 	// Random is the source of randomness (key pairs); crypto/rand when nil.
 	Random io.Reader
 	// Sparse makes replication download only the blocks asked for; a feed
@@ -156,7 +156,7 @@ func Open(st storage.Storage, opts *Options) (*Feed, error) {
 	if opts == nil {
 		opts = &Options{}
 	}
-	return open(st, opts, opts.Key, nil, false)
+	return open(st, opts, ed25519.PublicKey(opts.Key), nil, false)
 }
 
 // OpenDir opens the feed in directory dir (see Open). When it fails
@@ -413,10 +413,10 @@ func (f *Feed) Close() error {
 }
 
 // Key returns the feed's public key.
-func (f *Feed) Key() ed25519.PublicKey { return append(ed25519.PublicKey(nil), f.key...) }
+func (f *Feed) Key() Key { return append(Key(nil), f.key...) }
 
 // DiscoveryKey returns the feed's discovery key.
-func (f *Feed) DiscoveryKey() merkle.Hash { return f.discoveryKey }
+func (f *Feed) DiscoveryKey() Key { return append(Key(nil), f.discoveryKey[:]...) }
 
 // Writable reports whether the feed has its secret key.
 func (f *Feed) Writable() bool { return f.secretKey != nil }

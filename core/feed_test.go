@@ -123,13 +123,13 @@ func TestErrors(t *testing.T) {
 	}
 	f.Close()
 	other, _ := merkle.NewKeyPairFromSeed(make([]byte, 32))
-	if _, err := Open(reusable{m}, &Options{Key: other.PublicKey}); !errors.Is(err, ErrKeyMismatch) {
+	if _, err := Open(reusable{m}, &Options{Key: Key(other.PublicKey)}); !errors.Is(err, ErrKeyMismatch) {
 		t.Fatalf("Open(other key) = %v", err)
 	}
 	if _, err := Create(reusable{m}, &Options{KeyPair: &other}); !errors.Is(err, ErrKeyMismatch) {
 		t.Fatalf("Create(other key pair) = %v", err)
 	}
-	r, err := Open(storage.NewMemory(), &Options{Key: kp.PublicKey})
+	r, err := Open(storage.NewMemory(), &Options{Key: Key(kp.PublicKey)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +151,7 @@ func TestProofPut(t *testing.T) {
 	for i := 0; i < 37; i++ {
 		w.Append([]byte(fmt.Sprintf("block %d", i)))
 	}
-	r, _ := Open(storage.NewMemory(), &Options{Key: kp.PublicKey, Sparse: true})
+	r, _ := Open(storage.NewMemory(), &Options{Key: Key(kp.PublicKey), Sparse: true})
 	defer r.Close()
 	for _, i := range []uint64{5, 0, 36, 17, 18, 1, 35} {
 		p, err := w.LowLevel().Proof(i, r.LowLevel().Digest(i), false, nil)

@@ -25,7 +25,7 @@ func TestOpenOrCreateDir(t *testing.T) {
 	}
 	f.Close()
 	other := testKeyPair(t)
-	if _, _, err := OpenOrCreateDir(dir, &Options{Key: other.PublicKey}); !errors.Is(err, ErrKeyMismatch) {
+	if _, _, err := OpenOrCreateDir(dir, &Options{Key: Key(other.PublicKey)}); !errors.Is(err, ErrKeyMismatch) {
 		t.Fatalf("with another key: %v, want ErrKeyMismatch", err)
 	}
 	// a clone of a key, created then reopened
@@ -116,5 +116,29 @@ func TestGetPastTheEnd(t *testing.T) {
 	}
 	if _, err := r.Get(0); !errors.Is(err, ErrNotAvailable) {
 		t.Fatalf("Get(0) of a sparse clone holding block 1 = %v, want ErrNotAvailable", err)
+	}
+}
+
+// TestKey: a feed's key and discovery key are one type, written and read
+// as 64 hex digits.
+func TestKey(t *testing.T) {
+	w := blocksFeed(t, 1)
+	k := w.Key()
+	s := k.String()
+	back, err := ParseKey(s)
+	if err != nil || !back.Equal(k) || len(s) != 64 {
+		t.Fatalf("ParseKey(%q) = %v, %v", s, back, err)
+	}
+	if dk := w.DiscoveryKey(); len(dk) != 32 || dk.Equal(k) {
+		t.Fatalf("discovery key %v", dk)
+	}
+	for _, bad := range []string{"", s[:62], s + "00", "zz" + s[2:]} {
+		if _, err := ParseKey(bad); !errors.Is(err, ErrBadKey) {
+			t.Fatalf("ParseKey(%q) = %v, want ErrBadKey", bad, err)
+		}
+	}
+	// the key opens a clone as it is
+	if _, err := Open(storage.NewMemory(), &Options{Key: back}); err != nil {
+		t.Fatal(err)
 	}
 }

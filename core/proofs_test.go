@@ -139,7 +139,7 @@ func TestPutVectors(t *testing.T) {
 			n++
 			t.Run(tc.Name("proofs.json"), func(t *testing.T) {
 				st := &counting{Storage: storage.NewMemory()}
-				r, err := Open(st, &Options{Key: kp.PublicKey, Sparse: true})
+				r, err := Open(st, &Options{Key: Key(kp.PublicKey), Sparse: true})
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -1536,9 +1536,10 @@ type ReplicateOptions struct {
 	// Timeout is the session timeout (default 20 s); requests time out
 	// after it too.
 	Timeout time.Duration
-	// KeyPair is the Noise static key pair (default: one per feed, or one
-	// per Protocol).
-	KeyPair *session.KeyPair
+	// NoiseKeyPair is the session's Noise static key pair, which
+	// identifies this side's connection (not the feed's signing key pair,
+	// Options.KeyPair); by default one per feed, or one per Protocol.
+	NoiseKeyPair *session.KeyPair
 	// Random is the randomness for the handshake (crypto/rand when nil).
 	Random io.Reader
 	// OnDiscoveryKey is called when the peer opens a feed this side has
@@ -1567,7 +1568,7 @@ func NewProtocol(ctx context.Context, conn io.ReadWriter, opts *ReplicateOptions
 	p := &Protocol{opts: *opts, budgets: newConnBudgets()}
 	cfg := session.Config{
 		Initiator: opts.Initiator,
-		KeyPair:   opts.KeyPair,
+		KeyPair:   opts.NoiseKeyPair,
 		Random:    opts.Random,
 		Timeout:   opts.Timeout,
 		Live:      opts.Live,
@@ -1726,12 +1727,12 @@ func (f *Feed) Replicate(ctx context.Context, conn io.ReadWriter, opts *Replicat
 		opts = &ReplicateOptions{}
 	}
 	o := *opts
-	if o.KeyPair == nil {
+	if o.NoiseKeyPair == nil {
 		kp, err := f.noiseKeyPair(o.Random)
 		if err != nil {
 			return err
 		}
-		o.KeyPair = kp
+		o.NoiseKeyPair = kp
 	}
 	f.mu.Lock()
 	if f.closed {

@@ -193,7 +193,7 @@ func conversationFeed(t *testing.T, tc *vectors.ConversationTest, side *vectors.
 	if side.Feed.Writable {
 		return writer()
 	}
-	r, err := Open(storage.NewMemory(), &Options{Key: kp.PublicKey, Sparse: side.Feed.Sparse})
+	r, err := Open(storage.NewMemory(), &Options{Key: Key(kp.PublicKey), Sparse: side.Feed.Sparse})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -337,11 +337,11 @@ func replayConversation(t *testing.T, tc *vectors.ConversationTest, role string)
 	kp := staticKey(t, me)
 	go func() {
 		p, err := NewProtocol(ctx, goWire, &ReplicateOptions{
-			Initiator: role == "initiator",
-			Live:      me.Live,
-			KeyPair:   kp,
-			Random:    random(me),
-			Timeout:   time.Minute, // no keep-alive during the test
+			Initiator:    role == "initiator",
+			Live:         me.Live,
+			NoiseKeyPair: kp,
+			Random:       random(me),
+			Timeout:      time.Minute, // no keep-alive during the test
 			Trace: func(sent bool, _ uint64, _ message.Message) {
 				if !sent {
 					received.Add(1)

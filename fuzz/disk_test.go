@@ -70,7 +70,7 @@ func FuzzDiskDir(f *testing.F) {
 		}
 		var opts *core.Options
 		if ctl&2 != 0 {
-			opts = &core.Options{Key: key}
+			opts = &core.Options{Key: core.Key(key)}
 		}
 		if ctl&1 != 0 {
 			holder, err := storage.OpenDir(dir)

@@ -201,7 +201,7 @@ func duel(t *testing.T, victim *core.Feed, opts core.ReplicateOptions, send func
 	a, b := newHalfPipe()
 	defer a.Close()
 	defer b.Close()
-	opts.Random, opts.KeyPair = &fixedRandom{1}, &victimKeys
+	opts.Random, opts.NoiseKeyPair = &fixedRandom{1}, &victimKeys
 	result := make(chan error, 1)
 	go func() { result <- victim.Replicate(ctx, b, &opts) }()
 	s, err := session.New(ctx, a, session.Config{Initiator: true, KeyPair: &attackerKeys, Random: &fixedRandom{2}, Timeout: -1, Live: true})

@@ -39,7 +39,7 @@ func crashChild(mode, dir, addr string) {
 	}
 	kp, _ := merkle.NewKeyPairFromSeed(writerSeed())
 	if mode == "reader" {
-		f, err := core.OpenDir(dir, &core.Options{Key: kp.PublicKey})
+		f, err := core.OpenDir(dir, &core.Options{Key: core.Key(kp.PublicKey)})
 		if err != nil {
 			fail(err)
 		}

@@ -95,7 +95,7 @@ func TestGoReaderThreePeersOneKilled(t *testing.T) {
 			if e.Type != core.EventDownload {
 				continue
 			}
-			if !killed && e.Peer != nil && hex.EncodeToString(pk(e.Peer)) == js0Key && e.Peer.Stats().DownloadedBlocks >= 100 {
+			if !killed && e.Peer != nil && hex.EncodeToString(pk(e.Peer)) == js0Key && e.Peer.Stats().DownloadedBlocks >= 20 {
 				js[0].proc.Cmd.Process.Kill()
 				killed = true
 			}

@@ -217,7 +217,7 @@ func jsWriterGoReader(t *testing.T, sc scenario, goDials bool) {
 		})
 	}
 	kp, _ := merkle.NewKeyPairFromSeed(writerSeed())
-	r, err := core.Open(storage.NewMemory(), &core.Options{Key: kp.PublicKey, Sparse: sc.sparse})
+	r, err := core.Open(storage.NewMemory(), &core.Options{Key: core.Key(kp.PublicKey), Sparse: sc.sparse})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -167,8 +167,8 @@ func dispatch(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		if *connect == "" {
 			return usageError{"clone needs --connect ADDR"}
 		}
-		key, err := hex.DecodeString(pos[0])
-		if err != nil || len(key) != 32 {
+		key, err := core.ParseKey(pos[0])
+		if err != nil {
 			return usageError{fmt.Sprintf("bad KEY %q: want 64 hex digits", pos[0])}
 		}
 		var list []uint64

@@ -5,6 +5,17 @@
 // peers, and blocks from peers verified before anything is stored. Package
 // core also replicates feeds over sessions (spec/replication.md).
 //
+// A writer opens or creates its feed (OpenOrCreateDir), appends blocks and
+// replicates over each connection (Replicate). A reader holds only the
+// key: it opens a clone (Open with Options.Key, usually Sparse), replicates
+// and reads (GetContext, Update, Download, Subscribe). Waits fail with
+// ErrNoPeers when the last peer that could serve them goes (GetWith and
+// its kin wait for future peers on request), and a session's end says why:
+// nil for a clean end, or ErrSessionClosed, ErrConnectionLost, ErrProtocol
+// or ErrTimeout. Closing a feed ends its sessions. Many feeds share one
+// connection through a Protocol. LowLevel holds what implementers and
+// tests use: proofs, digests, and blocks put by hand.
+//
 // A Feed is safe for concurrent use.
 package core
 

@@ -4,10 +4,13 @@
 //	hypercore create DIR
 //	hypercore append DIR [BLOCK...]
 //	hypercore get DIR INDEX
+//	hypercore cat DIR [--start N] [--end M] [--newline]
 //	hypercore info DIR [--json]
 //	hypercore verify DIR
 //	hypercore serve DIR --listen ADDR [--append-stdin]
 //	hypercore clone KEY DIR --connect ADDR [--sparse] [--blocks SPEC] [--live]
+//	hypercore help [COMMAND]
+//	hypercore version
 //
 // Data goes to stdout, messages and progress to stderr. The exit status is 0
 // on success, 1 on failure (with a one-line error on stderr) and 2 on bad
@@ -27,6 +30,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"sort"
 	"strconv"
 	"strings"
@@ -38,15 +42,99 @@ import (
 	"github.com/hypercore-go/hypercore/core"
 )
 
-const usage = `usage:
-  hypercore create DIR
-  hypercore append DIR [BLOCK...]
-  hypercore get DIR INDEX
-  hypercore info DIR [--json]
-  hypercore verify DIR
-  hypercore serve DIR --listen ADDR [--append-stdin]
-  hypercore clone KEY DIR --connect ADDR [--sparse] [--blocks SPEC] [--live]
-`
+// protocol is what the tool speaks: the JS modules it is tested against.
+const protocol = "Hypercore 9 (hypercore@9.12.0, hypercore-protocol@8.0.7)"
+
+// A command is one subcommand: its arguments, the flags it takes (names in
+// flagDocs) and a one-line description, for the usage texts.
+type command struct {
+	name, args string
+	flags      []string
+	doc        string
+}
+
+var commands = []command{
+	{"create", "DIR", nil, "create a writable feed with a new key pair; print its public key"},
+	{"append", "DIR [BLOCK...]", nil, "append the arguments, or else each line of stdin, as blocks; print the new length"},
+	{"get", "DIR INDEX", nil, "write one stored block to stdout"},
+	{"cat", "DIR", []string{"start", "end", "newline"}, "write the stored blocks [N, M) to stdout in order"},
+	{"info", "DIR", []string{"json"}, "describe the feed: key, discovery key, length, byte length, writable, blocks held"},
+	{"verify", "DIR", nil, "re-hash every stored block and check the latest signature; change nothing"},
+	{"serve", "DIR", []string{"listen", "append-stdin"}, "replicate the feed, live, to every TCP connection until SIGINT or SIGTERM"},
+	{"clone", "KEY DIR", []string{"connect", "sparse", "blocks", "live"}, "download the feed KEY from a peer into DIR; print its length"},
+	{"help", "[COMMAND]", nil, "print this usage, or with COMMAND that command's flags"},
+	{"version", "", nil, "print the tool's version and the protocol it speaks"},
+}
+
+// A flagDoc describes a flag for the usage texts.
+type flagDoc struct {
+	synopsis, doc string
+	required      bool
+}
+
+// flagDocs describes every flag; each is taken by the commands that list it.
+var flagDocs = map[string]flagDoc{
+	"start":        {"--start N", "first block to write (default 0)", false},
+	"end":          {"--end M", "block to stop before (default the feed's length)", false},
+	"newline":      {"--newline", "write a newline after each block", false},
+	"json":         {"--json", "print one JSON object {key, discoveryKey, length, byteLength, writable, downloaded}", false},
+	"listen":       {"--listen ADDR", "TCP address to listen on, printed first (127.0.0.1:0 picks a port)", true},
+	"append-stdin": {"--append-stdin", "append each line of stdin as a block while serving (writable feeds)", false},
+	"connect":      {"--connect ADDR", "TCP address of the peer to dial", true},
+	"sparse":       {"--sparse", "verify the peer's length but download no block", false},
+	"blocks":       {"--blocks SPEC", "download only these blocks, e.g. 0,5,10-20 (ranges inclusive)", false},
+	"live":         {"--live", "keep replicating until interrupted, printing each new length", false},
+}
+
+func findCommand(name string) (command, bool) {
+	for _, c := range commands {
+		if c.name == name {
+			return c, true
+		}
+	}
+	return command{}, false
+}
+
+// synopsis is "hypercore NAME ARGS FLAGS", optional flags in brackets.
+func (c command) synopsis() string {
+	s := "hypercore " + c.name
+	if c.args != "" {
+		s += " " + c.args
+	}
+	for _, name := range c.flags {
+		if fd := flagDocs[name]; fd.required {
+			s += " " + fd.synopsis
+		} else {
+			s += " [" + fd.synopsis + "]"
+		}
+	}
+	return s
+}
+
+// help is the text of hypercore CMD --help.
+func (c command) help() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "usage: %s\n\n%s\n", c.synopsis(), c.doc)
+	if len(c.flags) > 0 {
+		b.WriteString("\nflags:\n")
+		for _, name := range c.flags {
+			fd := flagDocs[name]
+			fmt.Fprintf(&b, "  %-16s %s\n", fd.synopsis, fd.doc)
+		}
+	}
+	return b.String()
+}
+
+// usage is the text of hypercore --help, and follows a bad usage error.
+var usage = func() string {
+	var b strings.Builder
+	b.WriteString("usage:\n")
+	for _, c := range commands {
+		fmt.Fprintf(&b, "  %s\n      %s\n", c.synopsis(), c.doc)
+	}
+	b.WriteString("Run hypercore COMMAND --help for a command's flags.\n")
+	return b.String()
+}()
 
 // usageError is bad usage: exit status 2.
 type usageError struct{ msg string }
@@ -79,6 +167,15 @@ func dispatch(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return usageError{"no command"}
 	}
 	cmd, args := args[0], args[1:]
+	switch cmd {
+	case "-h", "-help", "--help":
+		_, err := io.WriteString(stdout, usage)
+		return err
+	}
+	c, known := findCommand(cmd)
+	if !known {
+		return usageError{fmt.Sprintf("unknown command %q", cmd)}
+	}
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	var (
@@ -89,32 +186,28 @@ func dispatch(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		sparse      = fs.Bool("sparse", false, "")
 		blocks      = fs.String("blocks", "", "")
 		live        = fs.Bool("live", false, "")
+		start       = fs.Uint64("start", 0, "")
+		end         = fs.Uint64("end", 0, "")
+		newline     = fs.Bool("newline", false, "")
 	)
 	pos, err := parse(fs, args)
+	if errors.Is(err, flag.ErrHelp) { // -h, -help or --help
+		_, err := io.WriteString(stdout, c.help())
+		return err
+	}
 	if err != nil {
 		return usageError{err.Error()}
 	}
-	allowed := map[string][]string{
-		"create": nil, "append": nil, "get": nil, "verify": nil,
-		"info":  {"json"},
-		"serve": {"listen", "append-stdin"},
-		"clone": {"connect", "sparse", "blocks", "live"},
-	}
-	ok, known := allowed[cmd]
-	if !known {
-		return usageError{fmt.Sprintf("unknown command %q", cmd)}
-	}
-	var bad error
-	fs.Visit(func(f *flag.Flag) {
-		for _, a := range ok {
-			if a == f.Name {
-				return
-			}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	for name := range set {
+		takes := false
+		for _, a := range c.flags {
+			takes = takes || a == name
 		}
-		bad = usageError{fmt.Sprintf("%s does not take --%s", cmd, f.Name)}
-	})
-	if bad != nil {
-		return bad
+		if !takes {
+			return usageError{fmt.Sprintf("%s does not take --%s", cmd, name)}
+		}
 	}
 	need := func(min, max int) error {
 		if len(pos) < min || (max >= 0 && len(pos) > max) {
@@ -123,6 +216,30 @@ func dispatch(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return nil
 	}
 	switch cmd {
+	case "help":
+		if err := need(0, 1); err != nil {
+			return err
+		}
+		text := usage
+		if len(pos) == 1 {
+			c, known := findCommand(pos[0])
+			if !known {
+				return usageError{fmt.Sprintf("unknown command %q", pos[0])}
+			}
+			text = c.help()
+		}
+		_, err := io.WriteString(stdout, text)
+		return err
+	case "version":
+		if err := need(0, 0); err != nil {
+			return err
+		}
+		return version(stdout)
+	case "cat":
+		if err := need(1, 1); err != nil {
+			return err
+		}
+		return cat(pos[0], *start, *end, set["end"], *newline, stdout)
 	case "create":
 		if err := need(1, 1); err != nil {
 			return err
@@ -327,6 +444,62 @@ func get(dir string, i uint64, stdout io.Writer) error {
 		return err
 	}
 	_, err = stdout.Write(b)
+	return err
+}
+
+// cat writes blocks [start, end) to stdout, each checked against its leaf
+// hash as get does, and a newline after each if newline is set. end is the
+// feed's length unless endSet. It checks the range and that every block in
+// it is stored before it writes anything; a block that fails its hash
+// stops it after the blocks before it are written.
+func cat(dir string, start, end uint64, endSet, newline bool, stdout io.Writer) error {
+	f, err := openExisting(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	length := f.Length()
+	if !endSet {
+		end = length
+	}
+	switch {
+	case end > length:
+		return fmt.Errorf("--end %d is past the end of the feed (length %d)", end, length)
+	case start > end && endSet:
+		return fmt.Errorf("--start %d is after --end %d", start, end)
+	case start > end:
+		return fmt.Errorf("--start %d is past the end of the feed (length %d)", start, length)
+	}
+	if !f.HasRange(start, end) {
+		i := start
+		for f.Has(i) {
+			i++
+		}
+		return fmt.Errorf("block %d is not stored here (%d of the %d blocks asked for are held)", i, f.Downloaded(start, end), end-start)
+	}
+	w := bufio.NewWriter(stdout)
+	for i := start; i < end; i++ {
+		b, err := f.Get(i)
+		if err != nil {
+			w.Flush()
+			return err
+		}
+		w.Write(b)
+		if newline {
+			w.WriteByte('\n')
+		}
+	}
+	return w.Flush()
+}
+
+// version prints the module version ("(devel)" when built from source
+// without version control information) and the protocol.
+func version(stdout io.Writer) error {
+	v := "(devel)"
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		v = bi.Main.Version
+	}
+	_, err := fmt.Fprintf(stdout, "hypercore %s\nprotocol: %s\n", v, protocol)
 	return err
 }
 

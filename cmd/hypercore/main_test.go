@@ -156,6 +156,132 @@ func TestVerifyCorrupt(t *testing.T) {
 		fails(t, 1, "block 2 does not verify", "verify", dir)
 	}
 	fails(t, 1, "block 2", "get", dir, "2")
+	fails(t, 1, "block 2", "cat", dir, "--start", "2")
+	// cat writes the blocks before the bad one, then fails on it
+	out, errs, code := hc(t, "", "cat", dir)
+	if out != "zeroone" || code != 1 || !strings.HasPrefix(errs, "hypercore: ") || !strings.Contains(errs, "block 2") || strings.Count(errs, "\n") != 1 {
+		t.Fatalf("hypercore cat of a feed with block 2 corrupt: stdout %q, exit %d, stderr %q; want \"zeroone\", exit 1, one line naming block 2", out, code, errs)
+	}
+}
+
+func TestCat(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "feed")
+	ok(t, "", "", "create", dir)
+	ok(t, "", "", "cat", dir) // an empty feed
+	ok(t, "", "", "cat", dir, "--newline")
+	ok(t, "", "5\n", "append", dir, "zero", "one", "", "three", "four\n")
+	for _, c := range []struct {
+		want string
+		args []string
+	}{
+		{"zeroonethreefour\n", nil},
+		{"zero\none\n\nthree\nfour\n\n", []string{"--newline"}},
+		{"onethree", []string{"--start", "1", "--end", "4"}},
+		{"one\n\nthree\n", []string{"--start", "1", "--end", "4", "--newline"}},
+		{"one\n\nthree\n", []string{"--newline", "--end", "4", "--start", "1"}}, // flags in any order
+		{"four\n", []string{"--start", "4"}},
+		{"zero", []string{"--end", "1"}},
+		{"", []string{"--start", "2", "--end", "3"}}, // an empty block
+		{"", []string{"--start", "2", "--end", "2"}},
+		{"", []string{"--start", "5"}},
+		{"", []string{"--start", "5", "--newline"}},
+		{"", []string{"--start", "0", "--end", "0"}},
+		{"zeroonethreefour\n", []string{"--end", "5"}},
+	} {
+		ok(t, "", c.want, append([]string{"cat", dir}, c.args...)...)
+		ok(t, "", c.want, append(append([]string{"cat"}, c.args...), dir)...) // flags before DIR
+	}
+	// failures: exit 1
+	fails(t, 1, "--end 6 is past the end of the feed (length 5)", "cat", dir, "--end", "6")
+	fails(t, 1, "--start 6 is past the end of the feed (length 5)", "cat", dir, "--start", "6")
+	fails(t, 1, "--start 3 is after --end 2", "cat", dir, "--start", "3", "--end", "2")
+	fails(t, 1, "no such directory", "cat", filepath.Join(dir, "missing"))
+	fails(t, 1, "no hypercore is stored here", "cat", t.TempDir())
+	// bad usage: exit 2
+	fails(t, 2, "wrong number of arguments for cat", "cat")
+	fails(t, 2, "wrong number of arguments for cat", "cat", dir, dir)
+	fails(t, 2, "invalid value", "cat", dir, "--start", "-1")
+	fails(t, 2, "invalid value", "cat", dir, "--end", "x")
+	fails(t, 2, "cat does not take --json", "cat", dir, "--json")
+	fails(t, 2, "get does not take --start", "get", dir, "0", "--start", "1")
+}
+
+// help, -h and --help print the usage, and CMD -h a command's flags, on
+// stdout with exit 0; bad usage prints the same usage on stderr.
+func TestHelp(t *testing.T) {
+	usage := ok(t, "", "", "help")
+	for _, args := range [][]string{{"-h"}, {"--help"}, {"-help"}} {
+		ok(t, "", usage, args...)
+	}
+	cmds := []string{"create", "append", "get", "cat", "info", "verify", "serve", "clone", "help", "version"}
+	for _, cmd := range cmds {
+		// each command: its synopsis, then its description on one line
+		re := regexp.MustCompile(`(?m)^  hypercore ` + cmd + `( .*)?\n      \S.*\n`)
+		if !re.MatchString(usage) {
+			t.Errorf("hypercore help has no synopsis and description for %s:\n%s", cmd, usage)
+		}
+	}
+	for _, s := range []string{
+		"  hypercore cat DIR [--start N] [--end M] [--newline]\n",
+		"  hypercore clone KEY DIR --connect ADDR [--sparse] [--blocks SPEC] [--live]\n",
+	} {
+		if !strings.Contains(usage, s) {
+			t.Errorf("hypercore help does not print %q:\n%s", s, usage)
+		}
+	}
+	// bad usage: the error, then the same usage on stderr, exit 2
+	_, errs, _ := hc(t, "", "frobnicate")
+	if want := "hypercore: unknown command \"frobnicate\"\n" + usage; errs != want {
+		t.Errorf("hypercore frobnicate: stderr %q, want %q", errs, want)
+	}
+
+	catHelp := ok(t, "", "", "cat", "-h")
+	for _, s := range []string{
+		"usage: hypercore cat DIR [--start N] [--end M] [--newline]\n",
+		"--start N ", "--end M ", "--newline ",
+	} {
+		if !strings.Contains(catHelp, s) {
+			t.Errorf("hypercore cat -h does not print %q:\n%s", s, catHelp)
+		}
+	}
+	for _, cmd := range cmds {
+		text := ok(t, "", "", cmd, "--help")
+		if !strings.HasPrefix(text, "usage: hypercore "+cmd) {
+			t.Errorf("hypercore %s --help printed %q", cmd, text)
+		}
+		ok(t, "", text, cmd, "-h")
+		ok(t, "", text, "help", cmd)
+	}
+	ok(t, "", catHelp, "cat", "some/dir", "--start", "1", "-h") // among other arguments
+	for _, c := range [][2]string{
+		{"serve", "--listen ADDR "}, {"serve", "--append-stdin "},
+		{"clone", "--connect ADDR "}, {"clone", "--sparse "}, {"clone", "--blocks SPEC "}, {"clone", "--live "},
+		{"info", "--json "},
+	} {
+		if text := ok(t, "", "", c[0], "-h"); !strings.Contains(text, "\n  "+c[1]) {
+			t.Errorf("hypercore %s -h does not describe %s:\n%s", c[0], c[1], text)
+		}
+	}
+	fails(t, 2, "unknown command \"frobnicate\"", "help", "frobnicate")
+	fails(t, 2, "unknown command \"frobnicate\"", "frobnicate", "-h")
+	fails(t, 2, "wrong number of arguments for help", "help", "cat", "get")
+}
+
+// version prints the main module's version, as go version -m reads it from
+// the binary, and the protocol.
+func TestVersion(t *testing.T) {
+	out, err := exec.Command("go", "version", "-m", bin).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^\tmod\tgithub.com/hypercore-go/hypercore\t(\S+)`).FindSubmatch(out)
+	if m == nil {
+		t.Fatalf("go version -m names no main module version:\n%s", out)
+	}
+	want := "hypercore " + string(m[1]) + "\nprotocol: Hypercore 9 (hypercore@9.12.0, hypercore-protocol@8.0.7)\n"
+	ok(t, "", want, "version")
+	fails(t, 2, "wrong number of arguments for version", "version", "x")
+	fails(t, 2, "version does not take --json", "version", "--json")
 }
 
 // server runs hypercore serve and returns the address it listens on.
@@ -221,6 +347,11 @@ func TestServeClone(t *testing.T) {
 	}
 	ok(t, "", blocks[11], "get", sparse, "11")
 	fails(t, 1, "not available", "get", sparse, "1")
+	ok(t, "", blocks[10]+"\n"+blocks[11]+"\n"+blocks[12]+"\n", "cat", sparse, "--start", "10", "--end", "13", "--newline")
+	ok(t, "", blocks[5], "cat", sparse, "--start", "5", "--end", "6")
+	fails(t, 1, "block 1 is not stored here (5 of the 300 blocks asked for are held)", "cat", sparse)
+	fails(t, 1, "block 13 is not stored here (3 of the 5 blocks asked for are held)", "cat", sparse, "--start", "10", "--end", "15")
+	fails(t, 1, "block 6 is not stored here (1 of the 2 blocks asked for are held)", "cat", sparse, "--start", "5", "--end", "7")
 
 	// a key the server does not serve: the clone fails at once, saying so
 	other := filepath.Join(base, "other")

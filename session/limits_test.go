@@ -115,19 +115,21 @@ func TestWriteTimeout(t *testing.T) {
 }
 
 // TestReceiveTimeoutIsSilence: time this side spends handling what it
-// received does not count as the peer's silence. The handler takes 1.5 s
-// over a message, with a 1 s timeout, while the peer keeps sending.
+// received does not count as the peer's silence. The handler takes 3 s
+// over a message, with a 2 s timeout, while the peer keeps sending. (The
+// timeouts leave a loaded machine under the race detector room for the
+// keep-alives, sent every second.)
 func TestReceiveTimeoutIsSilence(t *testing.T) {
 	var slow atomic.Bool
 	slow.Store(true)
-	cfg := Config{Timeout: time.Second, Live: true, OnExtension: func(*Session, *message.Extension) {
+	cfg := Config{Timeout: 2 * time.Second, Live: true, OnExtension: func(*Session, *message.Extension) {
 		if slow.Swap(false) {
-			time.Sleep(1500 * time.Millisecond)
+			time.Sleep(3 * time.Second)
 		}
 	}}
-	a, b := handshaken(t, cfg, Config{Timeout: time.Second, Live: true})
+	a, b := handshaken(t, cfg, Config{Timeout: 2 * time.Second, Live: true})
 	ea, eb := runAsync(a), runAsync(b)
-	stop := time.After(3 * time.Second)
+	stop := time.After(5 * time.Second)
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	for {

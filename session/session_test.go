@@ -231,13 +231,13 @@ func TestTimeout(t *testing.T) {
 	}
 	wait(t, eb, "b ends")
 
-	_, _, ea, eb = pair(t, Config{Timeout: time.Second, Live: true}, Config{Timeout: time.Second, Live: true})
+	_, _, ea, eb = pair(t, Config{Timeout: 2 * time.Second, Live: true}, Config{Timeout: 2 * time.Second, Live: true})
 	select {
 	case err := <-ea:
 		t.Fatalf("a ended with %v despite keep-alives", err)
 	case err := <-eb:
 		t.Fatalf("b ended with %v despite keep-alives", err)
-	case <-time.After(3 * time.Second):
+	case <-time.After(5 * time.Second):
 	}
 }
 

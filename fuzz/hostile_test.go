@@ -575,9 +575,10 @@ func (h *heapWatch) stop() {
 // growth is the peak HeapAlloc seen above the base.
 func (h *heapWatch) growth() uint64 { return h.peak.Load() - h.base }
 
-// servesHonest checks that the writer w still serves an honest sparse
-// reader over a new connection: block i within 10 s.
-func servesHonest(t *testing.T, w *core.Feed, i, size int) {
+// connectHonest connects an honest live sparse reader to the writer w over
+// a new connection, replicating until the test ends or timeout passes; it
+// returns the reader and the context that bounds it.
+func connectHonest(t *testing.T, w *core.Feed, timeout time.Duration) (*core.Feed, context.Context) {
 	t.Helper()
 	honest, err := core.Open(storage.NewMemory(), &core.Options{Key: w.Key(), Sparse: true})
 	if err != nil {
@@ -590,9 +591,17 @@ func servesHonest(t *testing.T, w *core.Feed, i, size int) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	t.Cleanup(cancel)
 	go honest.Replicate(ctx, c, &core.ReplicateOptions{Initiator: true, Live: true})
+	return honest, ctx
+}
+
+// servesHonest checks that the writer w still serves an honest sparse
+// reader over a new connection: block i within 10 s.
+func servesHonest(t *testing.T, w *core.Feed, i, size int) {
+	t.Helper()
+	honest, ctx := connectHonest(t, w, 10*time.Second)
 	if v, err := honest.GetContext(ctx, uint64(i)); err != nil || !bytes.Equal(v, blockValue(i, size)) {
 		t.Errorf("an honest peer after the attack got block %d = %.24q, %v", i, v, err)
 	}
@@ -785,20 +794,7 @@ func TestHostileStuckPeerStallsWriter(t *testing.T) {
 		w, _ := hostileWriter(t, 64, 1<<20)
 
 		// an honest live sparse reader, connected first
-		honest, err := core.Open(storage.NewMemory(), &core.Options{Key: w.Key(), Sparse: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		closeFeed(t, honest)
-		haddr, _ := serve(t, w, core.ReplicateOptions{Live: true})
-		hc, err := net.DialTimeout("tcp", haddr, 5*time.Second)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { hc.Close() })
-		hctx, hcancel := context.WithTimeout(context.Background(), 60*time.Second)
-		defer hcancel()
-		go honest.Replicate(hctx, hc, &core.ReplicateOptions{Initiator: true, Live: true})
+		honest, hctx := connectHonest(t, w, 60*time.Second)
 		gctx, gcancel := context.WithTimeout(hctx, 10*time.Second)
 		if got, err := honest.GetContext(gctx, 63); err != nil || !bytes.Equal(got, blockValue(63, 1<<20)) {
 			t.Fatalf("the honest reader did not get block 63 before the attack: %v", err)

@@ -145,7 +145,7 @@ func (f *Feed) seekLocked(offset uint64) (index, inBlock uint64, err error) {
 				return 0, 0, err
 			}
 			if !ok {
-				return 0, 0, fmt.Errorf("%w: byte %d is in a part of the tree not stored here", ErrNotAvailable, offset)
+				return 0, 0, &missingNodeError{node: top, offset: offset}
 			}
 			if ln.Size > offset {
 				top = left
@@ -157,3 +157,14 @@ func (f *Feed) seekLocked(offset uint64) (index, inBlock uint64, err error) {
 	}
 	return 0, 0, fmt.Errorf("%w: byte %d", ErrOutOfRange, offset)
 }
+
+// missingNodeError is seekLocked's error when the descent reaches a node
+// whose children are not stored; Reader asks peers for them
+// (seekRemote). It matches ErrNotAvailable.
+type missingNodeError struct{ node, offset uint64 }
+
+func (e *missingNodeError) Error() string {
+	return fmt.Sprintf("%v: byte %d is in a part of the tree not stored here (under node %d)", ErrNotAvailable, e.offset, e.node)
+}
+
+func (e *missingNodeError) Unwrap() error { return ErrNotAvailable }

@@ -73,8 +73,16 @@ var ErrNoPeers = errors.New("core: no connected peer can serve this")
 // it does not have it (it rejected the channel).
 var ErrRefused = errors.New("core: the peer does not have this feed")
 
-// ErrCancelled is returned to a wait that was cancelled by Undownload.
+// ErrCancelled is returned to a wait that was cancelled: a Download by
+// Undownload or Cancel, a get by Cancel.
 var ErrCancelled = errors.New("core: download cancelled")
+
+// ErrNotAvailableFromPeers is what a wait with IfAvailable (GetOptions,
+// UpdateOptions) fails with when every connected peer has said what it
+// has and none has the block or the length asked for (JS "Block not
+// available from peers", "No update available from peers"). It wraps
+// ErrNotAvailable.
+var ErrNotAvailableFromPeers = fmt.Errorf("core: not available from the connected peers: %w", ErrNotAvailable)
 
 // replState is a feed's replication state.
 type replState struct {
@@ -103,6 +111,10 @@ type waiter struct {
 	done   chan error
 	// forever: the wait does not fail when the last peer leaves
 	forever bool
+	// ifAvailable: the wait fails with ErrNotAvailableFromPeers once the
+	// peers have settled and none can serve it (checkIfAvailable)
+	ifAvailable bool
+	minLength   uint64 // an Update's length asked for (index may move on)
 }
 
 type selection struct {
@@ -134,6 +146,7 @@ func (f *Feed) later(fn func()) { f.repl.out = append(f.repl.out, pending{fn: fn
 
 // unlock releases the feed's mutex and runs what was queued.
 func (f *Feed) unlock() {
+	f.checkIfAvailable()
 	out := f.repl.out
 	f.repl.out = nil
 	f.repl.outData = 0
@@ -1294,6 +1307,13 @@ type GetOptions struct {
 	// serve the block leaves or refuses the feed, for peers that connect
 	// later. Without it the wait fails with ErrNoPeers then.
 	WaitForPeers bool
+	// IfAvailable waits only while a connected peer has the block or may
+	// still say it has it (JS ifAvailable): once no connection is being
+	// set up, every peer's channel is open and every Want is answered,
+	// the wait fails with ErrNotAvailableFromPeers unless some peer has
+	// announced the block or it is already requested. With no peer at all
+	// it fails at once.
+	IfAvailable bool
 }
 
 // UpdateOptions say how UpdateWith waits (JS update options).
@@ -1304,6 +1324,15 @@ type UpdateOptions struct {
 	Timeout time.Duration
 	// WaitForPeers: as GetOptions.WaitForPeers.
 	WaitForPeers bool
+	// IfAvailable waits only while some peer may still announce a length
+	// of at least MinLength (JS ifAvailable): once the peers have settled
+	// (as GetOptions.IfAvailable) and none has announced one, the update
+	// fails with ErrNotAvailableFromPeers. A writable feed fails at once,
+	// as in JS.
+	IfAvailable bool
+	// Block also downloads the new last block (JS hash: false); by
+	// default an update fetches only its hash and proof (JS hash: true).
+	Block bool
 }
 
 // DownloadOptions say how DownloadWith waits.
@@ -1321,12 +1350,16 @@ type DownloadOptions struct {
 // not stored locally, until ctx ends. It is GetWith with no options: the
 // wait fails with ErrNoPeers when the last peer that could serve it leaves
 // or refuses the feed (ErrRefused); started while no peer is connected, it
-// waits for one.
+// waits for one. It fails with ErrCancelled when Cancel names the block,
+// ErrClosed when the feed is closed, and ctx.Err() when ctx ends.
 func (f *Feed) GetContext(ctx context.Context, i uint64) ([]byte, error) {
 	return f.GetWith(ctx, i, nil)
 }
 
-// GetWith returns block i as GetContext does, waiting as opts say.
+// GetWith returns block i as GetContext does, waiting as opts say. Besides
+// GetContext's errors, it fails with ErrNotAvailable (NoWait),
+// ErrNotAvailableFromPeers (IfAvailable) or context.DeadlineExceeded
+// (Timeout).
 func (f *Feed) GetWith(ctx context.Context, i uint64, opts *GetOptions) ([]byte, error) {
 	if opts == nil {
 		opts = &GetOptions{}
@@ -1345,7 +1378,7 @@ func (f *Feed) GetWith(ctx context.Context, i uint64, opts *GetOptions) ([]byte,
 		return nil, fmt.Errorf("%w: block %d", ErrNotAvailable, i)
 	}
 	f.repl0()
-	w := &waiter{index: i, done: make(chan error, 1), forever: opts.WaitForPeers}
+	w := &waiter{index: i, done: make(chan error, 1), forever: opts.WaitForPeers, ifAvailable: opts.IfAvailable}
 	f.repl.waiting = append(f.repl.waiting, w)
 	f.updatePeers()
 	f.unlock()
@@ -1355,6 +1388,96 @@ func (f *Feed) GetWith(ctx context.Context, i uint64, opts *GetOptions) ([]byte,
 		return nil, err
 	}
 	return f.Get(i)
+}
+
+// waitHash waits until the tree holds the leaf of block i (its hash and
+// the nodes of its proof), asking a peer for a proof without the block
+// (JS get with hash: true). Reader.Seek uses it to learn the sizes of
+// subtrees without downloading blocks.
+func (f *Feed) waitHash(ctx context.Context, i uint64, opts *GetOptions) error {
+	if opts == nil {
+		opts = &GetOptions{}
+	}
+	f.mu.Lock()
+	if f.closed {
+		f.mu.Unlock()
+		return ErrClosed
+	}
+	if f.tree.Get(2 * i) {
+		f.mu.Unlock()
+		return nil
+	}
+	if opts.NoWait {
+		f.mu.Unlock()
+		return fmt.Errorf("%w: the hash of block %d", ErrNotAvailable, i)
+	}
+	f.repl0()
+	w := &waiter{index: i, hash: true, done: make(chan error, 1), forever: opts.WaitForPeers, ifAvailable: opts.IfAvailable}
+	f.repl.waiting = append(f.repl.waiting, w)
+	f.updatePeers()
+	f.unlock()
+	ctx, cancel := withTimeout(ctx, opts.Timeout)
+	defer cancel()
+	return f.wait(ctx, w)
+}
+
+// settled reports whether every connected peer has said what it has: no
+// connection is being set up, every peer's channel is open and every Want
+// has been answered (JS: the feed's ifAvailable guard is free).
+func (f *Feed) settled() bool {
+	if f.repl.connecting > 0 {
+		return false
+	}
+	for _, p := range f.repl.peers {
+		if !p.removed && (!p.remoteOpened || p.inflightWants > 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// checkIfAvailable fails the waits with IfAvailable that no peer can
+// serve, once the peers have settled (JS _ifAvailableGet, _ifAvailable).
+// It runs whenever the feed's mutex is released (unlock).
+func (f *Feed) checkIfAvailable() {
+	if !slices.ContainsFunc(f.repl.waiting, func(w *waiter) bool { return w.ifAvailable }) || !f.settled() {
+		return
+	}
+	kept := f.repl.waiting[:0]
+	for _, w := range f.repl.waiting {
+		if !w.ifAvailable || f.mayServe(w) {
+			kept = append(kept, w)
+			continue
+		}
+		if w.update {
+			w.done <- fmt.Errorf("%w: no peer has length %d", ErrNotAvailableFromPeers, w.minLength)
+		} else {
+			w.done <- fmt.Errorf("%w: block %d", ErrNotAvailableFromPeers, w.index)
+		}
+	}
+	clear(f.repl.waiting[len(kept):])
+	f.repl.waiting = kept
+}
+
+// mayServe reports whether a connected peer can still complete w: it has
+// announced the block (or a length of at least the update's), or the block
+// is requested already.
+func (f *Feed) mayServe(w *waiter) bool {
+	if !w.update && f.repl.reserved.Get(w.index) {
+		return true
+	}
+	for _, p := range f.repl.peers {
+		if !p.canServe() {
+			continue
+		}
+		if w.update && p.remoteLength >= w.minLength {
+			return true
+		}
+		if !w.update && p.remoteBitfield.Get(w.index) {
+			return true
+		}
+	}
+	return false
 }
 
 // withTimeout is ctx bounded by d when d > 0.
@@ -1373,7 +1496,9 @@ func (f *Feed) Update(ctx context.Context, minLength uint64) error {
 	return f.UpdateWith(ctx, &UpdateOptions{MinLength: minLength})
 }
 
-// UpdateWith is Update, waiting as opts say.
+// UpdateWith is Update, waiting as opts say. It fails with ErrNoPeers as
+// GetContext does, ErrNotAvailableFromPeers (IfAvailable),
+// context.DeadlineExceeded (Timeout), ErrClosed, or ctx.Err().
 func (f *Feed) UpdateWith(ctx context.Context, opts *UpdateOptions) error {
 	if opts == nil {
 		opts = &UpdateOptions{}
@@ -1391,8 +1516,14 @@ func (f *Feed) UpdateWith(ctx context.Context, opts *UpdateOptions) error {
 		f.mu.Unlock()
 		return nil
 	}
+	if opts.IfAvailable && f.secretKey != nil {
+		// JS: a writer has no update to get from peers
+		f.mu.Unlock()
+		return fmt.Errorf("%w: the feed is writable", ErrNotAvailableFromPeers)
+	}
 	f.repl0()
-	w := &waiter{index: minLength - 1, hash: true, update: true, done: make(chan error, 1), forever: opts.WaitForPeers}
+	w := &waiter{index: minLength - 1, hash: !opts.Block, update: true, done: make(chan error, 1), forever: opts.WaitForPeers,
+		ifAvailable: opts.IfAvailable, minLength: minLength}
 	f.repl.waiting = append(f.repl.waiting, w)
 	f.updatePeers()
 	f.unlock()
@@ -1494,6 +1625,43 @@ func (f *Feed) Undownload(start, end uint64) int {
 	for i := 0; i < len(f.repl.selections); {
 		s := f.repl.selections[i]
 		if s.blocks == nil && s.start == start && (s.end == end || (end == 0 && s.openEnd)) {
+			f.finishSelection(s, ErrCancelled)
+			n++
+			continue
+		}
+		i++
+	}
+	return n
+}
+
+// Cancel cancels the waits for blocks in [start, end) (JS feed.cancel):
+// each GetContext or GetWith waiting for one of them, and each Download or
+// DownloadBlocks whose blocks all lie in the range, returns ErrCancelled.
+// end 0 means start+1. Blocks already requested still arrive and are
+// stored. Unlike JS, an Update is not cancelled (its wait names a length,
+// not a block), nor a Download with an open end. It reports how many
+// waits it cancelled.
+func (f *Feed) Cancel(start, end uint64) int {
+	if end == 0 {
+		end = start + 1
+	}
+	f.mu.Lock()
+	defer f.unlock()
+	n := 0
+	kept := f.repl.waiting[:0]
+	for _, w := range f.repl.waiting {
+		if !w.update && start <= w.index && w.index < end {
+			w.done <- fmt.Errorf("%w: block %d", ErrCancelled, w.index)
+			n++
+			continue
+		}
+		kept = append(kept, w)
+	}
+	clear(f.repl.waiting[len(kept):])
+	f.repl.waiting = kept
+	for i := 0; i < len(f.repl.selections); {
+		s := f.repl.selections[i]
+		if !s.implicit && !s.openEnd && start <= s.start && s.end <= end {
 			f.finishSelection(s, ErrCancelled)
 			n++
 			continue

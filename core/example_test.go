@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -179,3 +180,36 @@ func Example_manyFeedsOneConnection() {
 }
 
 func errorsIs(err, target error) bool { return errors.Is(err, target) }
+
+func ExampleFeed_ReadStream() {
+	kp, _ := merkle.NewKeyPairFromSeed(bytes.Repeat([]byte{1}, 32))
+	feed, _ := core.Create(storage.NewMemory(), &core.Options{KeyPair: &kp})
+	defer feed.Close()
+	feed.Append([]byte("a"), []byte("b"), []byte("c"), []byte("d"))
+
+	// blocks 1 and 2 (JS createReadStream({start: 1, end: 3}))
+	for block, err := range feed.ReadStream(context.Background(), &core.ReadStreamOptions{Start: 1, End: 3}) {
+		if err != nil {
+			panic(err)
+		}
+		fmt.Println(string(block))
+	}
+	// Output:
+	// b
+	// c
+}
+
+func ExampleFeed_NewReader() {
+	kp, _ := merkle.NewKeyPairFromSeed(bytes.Repeat([]byte{1}, 32))
+	feed, _ := core.Create(storage.NewMemory(), &core.Options{KeyPair: &kp})
+	defer feed.Close()
+	feed.Append([]byte("hello "), []byte("wide "), []byte("world"))
+
+	// the feed's bytes from byte 8, across block boundaries
+	r := feed.NewReader(context.Background(), nil)
+	defer r.Close()
+	r.Seek(8, io.SeekStart)
+	rest, _ := io.ReadAll(r)
+	fmt.Printf("%q\n", rest)
+	// Output: "de world"
+}

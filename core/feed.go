@@ -8,9 +8,13 @@
 // A writer opens or creates its feed (OpenOrCreateDir), appends blocks and
 // replicates over each connection (Replicate). A reader holds only the
 // key: it opens a clone (Open with Options.Key, usually Sparse), replicates
-// and reads (GetContext, Update, Download, Subscribe). Waits fail with
+// and reads (GetContext, Update, Download, Subscribe), block by block in
+// order (ReadStream) or as bytes (NewReader, an io.ReadSeeker over the
+// blocks; spec/feed.md, "Reading"). Waits fail with
 // ErrNoPeers when the last peer that could serve them goes (GetWith and
-// its kin wait for future peers on request), and a session's end says why:
+// its kin wait for future peers on request, or, with IfAvailable, fail with
+// ErrNotAvailableFromPeers as soon as no peer has what they ask for;
+// Cancel ends them with ErrCancelled), and a session's end says why:
 // nil for a clean end, or ErrSessionClosed, ErrConnectionLost, ErrProtocol
 // or ErrTimeout. Closing a feed ends its sessions. Many feeds share one
 // connection through a Protocol. LowLevel holds what implementers and
@@ -52,7 +56,7 @@ var (
 	// ErrCorrupt: a file does not hold what the rest of the feed says it
 	// must; the error names the file.
 	ErrCorrupt = errors.New("core: corrupt feed")
-	// ErrClosed: the feed is closed.
+	// ErrClosed: the feed (or a Reader) is closed.
 	ErrClosed = errors.New("core: feed is closed")
 	// ErrInvalidProof: a proof does not lead from the block to a trusted
 	// node or to a complete set of roots.

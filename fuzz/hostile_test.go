@@ -1040,7 +1040,10 @@ func TestHostileLockHog(t *testing.T) {
 					a.ch.Send(tc.flood)
 				}
 				a.mark()
-				budget, getBudget := time.Second*raceFactor, 100*time.Millisecond*raceFactor
+				// 2 s for the flood: it takes 5 ms (Unhave) and 160 ms
+				// (Have) on a quiet machine and failed at 1 s with both
+				// cores busy; before the fix it took 19 s and 2.5 s
+				budget, getBudget := 2*time.Second*raceFactor, 100*time.Millisecond*raceFactor
 				var lats []time.Duration
 				slow := 0
 				var first time.Time // when the victim got the first message of the flood

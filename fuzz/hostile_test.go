@@ -1005,7 +1005,7 @@ func TestHostileZeroBitfieldCPU(t *testing.T) {
 // kept the feed's own users waiting. During a flood of 200, every Get of
 // a stored block must return within 100 ms, and the victim must be done
 // with the flood (or have ended the session) within 2 s of its first
-// message: 5 ms per message at most. (The second bound is what catches
+// message: 10 ms per message at most. (The second bound is what catches
 // the Have flood on a fast machine, where a Have of 2^24 blocks takes
 // some 15 ms under the lock: too little for the 100-ms bound.) Both
 // bounds are 10 times longer under the race detector.

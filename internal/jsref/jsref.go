@@ -226,7 +226,8 @@ func (e *Env) RunT(t testing.TB, timeout time.Duration, stdin []byte, script str
 // Proc is a running script, for peers that live while a test talks to them.
 type Proc struct {
 	Cmd    *exec.Cmd
-	Stdout io.ReadCloser // the script's stdout, read by the test
+	Stdout io.ReadCloser  // the script's stdout, read by the test
+	Stdin  io.WriteCloser // the script's stdin (StartWithStdin only)
 	stderr bytes.Buffer
 	mu     sync.Mutex
 	done   chan struct{}
@@ -238,8 +239,26 @@ type Proc struct {
 // finishes.
 func (e *Env) Start(ctx context.Context, t testing.TB, script string, args ...string) *Proc {
 	t.Helper()
+	return e.start(ctx, t, false, script, args...)
+}
+
+// StartWithStdin is Start with a pipe to the script's stdin (Proc.Stdin).
+func (e *Env) StartWithStdin(ctx context.Context, t testing.TB, script string, args ...string) *Proc {
+	t.Helper()
+	return e.start(ctx, t, true, script, args...)
+}
+
+func (e *Env) start(ctx context.Context, t testing.TB, stdin bool, script string, args ...string) *Proc {
+	t.Helper()
 	cmd := e.Command(ctx, script, args...)
 	p := &Proc{Cmd: cmd, done: make(chan struct{})}
+	if stdin {
+		in, err := cmd.StdinPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Stdin = in
+	}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

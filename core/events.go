@@ -1,8 +1,14 @@
 package core
 
-import "sync"
+import (
+	"sync"
+	"time"
 
-// EventType says what happened to a feed.
+	"github.com/hypercore-go/hypercore/message"
+)
+
+// EventType says what happened to a feed. spec/feed.md, "Events", lists
+// them beside the JS events they stand for.
 type EventType int
 
 const (
@@ -14,8 +20,10 @@ const (
 	// EventUpload: block Index was sent to a peer.
 	EventUpload
 	// EventPeerAdd and EventPeerRemove: a peer started or stopped
-	// replicating this feed; for EventPeerRemove, Err says why when the
-	// peer did not simply end (ErrRefused: it does not have the feed).
+	// replicating this feed (JS peer-add: our side of the channel is
+	// open; the remote's may never open, see EventPeerOpen); for
+	// EventPeerRemove, Err says why when the peer did not simply end
+	// (ErrRefused: it does not have the feed).
 	EventPeerAdd
 	EventPeerRemove
 	// EventSync: a reader holds every block up to its length.
@@ -31,12 +39,21 @@ const (
 	// EventDropped: the subscriber did not keep up and Index events were
 	// dropped before this one (see Subscription).
 	EventDropped
+	// EventPeerOpen: the peer's channel is open both ways (JS peer-open):
+	// the remote has the feed, and Wants and Requests can flow.
+	EventPeerOpen
+	// EventPeerAck: the peer sent a Have for blocks [Index, End) (JS
+	// peer-ack, emitted for every Have, acknowledgement or not).
+	EventPeerAck
+	// EventClose: the feed was closed (JS close). It is the last event:
+	// C is closed after it.
+	EventClose
 )
 
 var eventNames = map[EventType]string{
 	EventAppend: "append", EventDownload: "download", EventUpload: "upload",
 	EventPeerAdd: "peer-add", EventPeerRemove: "peer-remove", EventSync: "sync", EventClear: "clear", EventRemoteUpdate: "remote-update", EventAck: "ack",
-	EventDropped: "dropped",
+	EventDropped: "dropped", EventPeerOpen: "peer-open", EventPeerAck: "peer-ack", EventClose: "close",
 }
 
 func (t EventType) String() string { return eventNames[t] }
@@ -54,6 +71,16 @@ type Event struct {
 	Err  error // EventPeerRemove: why the peer went, when not a clean end
 }
 
+// peerAck is the EventPeerAck for a Have: [start, start+max(length, 1)),
+// the end clipped at 2^64−1.
+func peerAck(p *Peer, m *message.Have) Event {
+	end := m.Start + max(m.GetLength(), 1)
+	if end < m.Start {
+		end = ^uint64(0)
+	}
+	return Event{Type: EventPeerAck, Index: m.Start, End: end, Peer: p}
+}
+
 // DefaultEventBuffer is how many events a subscription holds for a
 // subscriber that has not read them (Subscribe).
 const DefaultEventBuffer = 4096
@@ -65,7 +92,9 @@ const DefaultEventBuffer = 4096
 // complete. At most the subscription's buffer of events waits for the
 // subscriber: past it, new events are dropped and counted, and the next
 // event delivered is an EventDropped whose Index is how many were lost.
-// Close stops delivery and closes C.
+// When the feed closes, the events queued are still delivered, EventClose
+// last, for up to a second, and then C is closed. Close stops delivery and
+// closes C.
 type Subscription struct {
 	C <-chan Event
 
@@ -78,8 +107,14 @@ type Subscription struct {
 	cond   *sync.Cond
 	queue  []Event
 	closed bool
+	finish bool // the feed closed: deliver what is queued, then close C
 	ev     *events
 }
+
+// closeGrace is how long a subscription waits, once the feed has closed,
+// for its subscriber to take the events still queued (EventClose last).
+// Past it they are dropped and C is closed.
+const closeGrace = time.Second
 
 type events struct {
 	mu   sync.Mutex
@@ -117,14 +152,20 @@ func (f *Feed) SubscribeBuffer(n int) *Subscription {
 
 func (s *Subscription) deliver() {
 	defer close(s.c)
+	var grace <-chan time.Time // set once the feed has closed
 	for {
 		s.mu.Lock()
-		for len(s.queue) == 0 && s.dropped == 0 && !s.closed {
+		for len(s.queue) == 0 && s.dropped == 0 && !s.closed && !s.finish {
 			s.cond.Wait()
 		}
-		if s.closed {
+		if s.closed || (s.finish && len(s.queue) == 0 && s.dropped == 0) {
 			s.mu.Unlock()
 			return
+		}
+		if s.finish && grace == nil {
+			t := time.NewTimer(closeGrace)
+			defer t.Stop()
+			grace = t.C
 		}
 		var e Event
 		if len(s.queue) == 0 {
@@ -141,6 +182,8 @@ func (s *Subscription) deliver() {
 		select {
 		case s.c <- e:
 		case <-s.done:
+			return
+		case <-grace:
 			return
 		}
 	}
@@ -186,6 +229,8 @@ func (e *events) emit(ev Event) {
 	}
 }
 
+// close ends every subscription once it has delivered what is queued
+// (within closeGrace).
 func (e *events) close() {
 	e.mu.Lock()
 	subs := e.subs
@@ -193,6 +238,9 @@ func (e *events) close() {
 	e.done = true
 	e.mu.Unlock()
 	for s := range subs {
-		s.end()
+		s.mu.Lock()
+		s.finish = true
+		s.cond.Signal()
+		s.mu.Unlock()
 	}
 }

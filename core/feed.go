@@ -132,9 +132,10 @@ type Feed struct {
 	tree       *bitfield.TreeIndex
 	gen        *merkle.Generator // writer: the roots at length
 
-	closed bool
-	events events
-	repl   replState
+	closed   bool
+	events   events
+	repl     replState
+	switches switches // SetUploading, SetDownloading (switches.go)
 	// nodeCache holds tree nodes read from storage (nodeAt), by index.
 	nodeCache map[uint64]merkle.Node
 	nodeBuf   [40]byte
@@ -423,8 +424,12 @@ func (f *Feed) Close() error {
 	f.closed = true
 	f.mu.Unlock()
 	f.closeReplication()
+	err := f.st.Close()
+	if err == nil {
+		f.events.emit(Event{Type: EventClose}) // JS: if (!err) self.emit('close')
+	}
 	f.events.close()
-	return f.st.Close()
+	return err
 }
 
 // Key returns the feed's public key.

@@ -96,7 +96,6 @@ type replState struct {
 	connecting int                       // Replicate calls still handshaking
 	owned      map[*session.Session]bool // sessions Replicate made for this feed: Close ends them
 	outData    int                       // bytes of block values in out
-	ext        extensions                // registered extensions (extension.go)
 }
 
 // Stats counts what a feed or a peer transferred.
@@ -208,7 +207,6 @@ type Peer struct {
 	wantNext      map[*selection]uint64 // per selection, the first window not yet asked for
 	parked        []*message.Request    // Requests waiting for the send queue to drain
 	drainArmed    bool                  // a WhenDrained registration is pending
-	ext           peerExtensions        // what the peer announced (extension.go)
 }
 
 type request struct {
@@ -284,14 +282,14 @@ func (p *Peer) opened(ch *session.Channel) {
 	f.mu.Lock()
 	defer f.unlock()
 	p.remoteOpened = true
-	if m := p.optionsMessage(); m != nil {
-		p.send(m)
+	if p.ack {
+		p.send(&message.Options{Ack: message.Bool(true)})
 	}
 	if !p.uploading || !p.downloading {
 		p.send(message.NewStatus(p.uploading, p.downloading))
 	}
 	p.sendWants()
-	f.events.emit(Event{Type: EventPeerAdd, Peer: p})
+	f.events.emit(Event{Type: EventPeerOpen, Peer: p})
 	if l := p.logger(); l != nil {
 		l.Debug("hypercore: peer added", "feed", f.logName())
 	}
@@ -324,7 +322,6 @@ func (p *Peer) message(ch *session.Channel, m message.Message) {
 	switch m := m.(type) {
 	case *message.Options:
 		p.remoteAck = m.GetAck()
-		p.onOptionsExtensions(m)
 	case *message.Status:
 		p.onStatus(m)
 	case *message.Have:
@@ -337,10 +334,8 @@ func (p *Peer) message(ch *session.Channel, m message.Message) {
 		p.onRequest(m)
 	case *message.Data:
 		p.onData(m)
-	case *message.Extension:
-		p.onExtension(m)
 	}
-	// Unwant and Cancel are ignored, as in JS.
+	// Unwant, Cancel and Extension are ignored, as in JS.
 }
 
 // onWant answers a Want with the eager length Have (the first time) and
@@ -380,6 +375,7 @@ func (p *Peer) onWant(m *message.Want) {
 // onHave records what the peer has (JS Peer.onhave).
 func (p *Peer) onHave(m *message.Have) {
 	f := p.feed
+	f.events.emit(peerAck(p, m))
 	if p.ack && m.GetAck() && m.Bitfield == nil && f.bits.Get(m.Start) {
 		// an acknowledgement of our Data
 		end := m.Start + max(m.GetLength(), 1)
@@ -1836,6 +1832,7 @@ func (p *Protocol) Add(f *Feed) (*Peer, error) {
 		budgets:           p.budgets,
 		proto:             p,
 	}
+	f.switchDefaults(peer) // SetDownloading, SetUploading (switches.go)
 	if o.Download != nil {
 		peer.downloading = *o.Download
 	}
@@ -1851,6 +1848,7 @@ func (p *Protocol) Add(f *Feed) (*Peer, error) {
 	peer.urgentRequests = peer.maxRequests + 16
 	peer.defaultDownload = f.secretKey == nil
 	f.repl.peers = append(f.repl.peers, peer)
+	f.events.emit(Event{Type: EventPeerAdd, Peer: peer})
 	f.mu.Unlock()
 	ch, err := p.s.Open(f.key, peerInit{peer})
 	f.mu.Lock()

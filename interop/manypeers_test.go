@@ -160,7 +160,7 @@ func TestJSReaderWhileGoAppends(t *testing.T) {
 	go func() {
 		defer sub.Close()
 		for e := range sub.C {
-			if e.Type != core.EventPeerAdd {
+			if e.Type != core.EventPeerOpen {
 				continue
 			}
 			for k := 0; k < during; k++ {

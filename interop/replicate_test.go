@@ -64,7 +64,7 @@ func appendAfterPeer(t *testing.T, f *core.Feed, sc scenario) {
 	go func() {
 		defer sub.Close()
 		for e := range sub.C {
-			if e.Type == core.EventPeerAdd {
+			if e.Type == core.EventPeerOpen {
 				for k := 0; k < sc.appends; k++ {
 					f.Append(block(sc.blocks + k))
 				}

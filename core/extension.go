@@ -150,6 +150,8 @@ func (f *Feed) RegisterExtension(name string, h ExtensionHandler) (*Extension, e
 	f.mu.Lock()
 	defer f.unlock()
 	x := &f.repl.ext
+	// spec/replication.md, "Extensions": Registering a name the list
+	// already holds MUST fail.
 	for _, e := range x.list {
 		if e.name == name {
 			return nil, fmt.Errorf("%w: %q", ErrExtensionExists, name)
@@ -324,6 +326,8 @@ func (p *Peer) onExtension(m *message.Extension) {
 		}
 		p.ext.changes = x.changes
 	}
+	// An id with no entry [...] MUST be ignored, not treated as a protocol
+	// error.
 	if m.ID >= uint64(len(p.ext.matched)) {
 		return
 	}

@@ -96,6 +96,7 @@ type replState struct {
 	connecting int                       // Replicate calls still handshaking
 	owned      map[*session.Session]bool // sessions Replicate made for this feed: Close ends them
 	outData    int                       // bytes of block values in out
+	ext        extensions                // registered extensions (extension.go)
 }
 
 // Stats counts what a feed or a peer transferred.
@@ -207,6 +208,7 @@ type Peer struct {
 	wantNext      map[*selection]uint64 // per selection, the first window not yet asked for
 	parked        []*message.Request    // Requests waiting for the send queue to drain
 	drainArmed    bool                  // a WhenDrained registration is pending
+	ext           peerExtensions        // what the peer announced (extension.go)
 }
 
 type request struct {
@@ -282,8 +284,8 @@ func (p *Peer) opened(ch *session.Channel) {
 	f.mu.Lock()
 	defer f.unlock()
 	p.remoteOpened = true
-	if p.ack {
-		p.send(&message.Options{Ack: message.Bool(true)})
+	if m := p.optionsMessage(); m != nil {
+		p.send(m)
 	}
 	if !p.uploading || !p.downloading {
 		p.send(message.NewStatus(p.uploading, p.downloading))
@@ -322,6 +324,7 @@ func (p *Peer) message(ch *session.Channel, m message.Message) {
 	switch m := m.(type) {
 	case *message.Options:
 		p.remoteAck = m.GetAck()
+		p.onOptionsExtensions(m)
 	case *message.Status:
 		p.onStatus(m)
 	case *message.Have:
@@ -334,8 +337,10 @@ func (p *Peer) message(ch *session.Channel, m message.Message) {
 		p.onRequest(m)
 	case *message.Data:
 		p.onData(m)
+	case *message.Extension:
+		p.onExtension(m)
 	}
-	// Unwant, Cancel and Extension are ignored, as in JS.
+	// Unwant and Cancel are ignored, as in JS.
 }
 
 // onWant answers a Want with the eager length Have (the first time) and

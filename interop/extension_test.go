@@ -58,6 +58,39 @@ func startExtJS(t *testing.T, ctx context.Context, args ...string) *extJS {
 	return &extJS{jsPeer: p, stdin: proc.Stdin}
 }
 
+// jsWait bounds each wait on a JS peer. Loading hypercore takes Node
+// seconds of file reads, and more when the whole suite runs at once.
+const jsWait = 60 * time.Second
+
+// connectExtJS starts a JS extension peer and connects it with the test
+// over TCP: when goDials, the JS peer listens; otherwise the test does.
+func connectExtJS(t *testing.T, ctx context.Context, goDials bool, jsRole, params string) (net.Conn, *extJS) {
+	t.Helper()
+	if goDials {
+		p := startExtJS(t, ctx, jsRole, "listen", params)
+		port := int(p.waitFor("listening", jsWait)["port"].(float64))
+		c, err := net.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c, p
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	p := startExtJS(t, ctx, jsRole, strconv.Itoa(ln.Addr().(*net.TCPAddr).Port), params)
+	ln.(*net.TCPListener).SetDeadline(time.Now().Add(jsWait))
+	c, err := ln.Accept()
+	if err != nil {
+		t.Fatalf("JS peer did not connect: %v; stderr:\n%s", err, p.proc.Stderr())
+	}
+	t.Cleanup(func() { c.Close() })
+	return c, p
+}
+
 func (p *extJS) cmd(c map[string]any) {
 	b, _ := json.Marshal(c)
 	if _, err := p.stdin.Write(append(b, '\n')); err != nil {
@@ -70,7 +103,7 @@ func (p *extJS) cmd(c map[string]any) {
 func (p *extJS) expectMessages(want []string) {
 	p.t.Helper()
 	var got []string
-	deadline := time.After(10 * time.Second)
+	deadline := time.After(jsWait)
 	var grace <-chan time.Time
 	for {
 		if len(got) >= len(want) && grace == nil {
@@ -101,7 +134,7 @@ func (p *extJS) expectMessages(want []string) {
 // waitOptions waits for the JS peer's report of an Options with names.
 func (p *extJS) waitOptions(names []string) {
 	p.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(jsWait)
 	for {
 		e := p.waitFor("options", time.Until(deadline))
 		var got []string
@@ -141,7 +174,7 @@ func (r *extRecorder) handler(name string) core.ExtensionHandler {
 
 func (r *extRecorder) expect(t *testing.T, want []string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(jsWait)
 	for {
 		r.mu.Lock()
 		got := slices.Clone(r.got)
@@ -168,7 +201,7 @@ func sortedNames(s []string) []string { s = slices.Clone(s); slices.Sort(s); ret
 
 func waitPeerNames(t *testing.T, f *core.Feed, want []string) *core.Peer {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(jsWait)
 	for {
 		for _, p := range f.Peers() {
 			if slices.Equal(p.RemoteExtensions(), want) {
@@ -186,7 +219,7 @@ func TestExtensionsJS(t *testing.T) {
 	for _, tc := range extensionCases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
 			w := goWriterFeed(t, scenario{blocks: 1, batch: 1})
 			rec := &extRecorder{}
@@ -213,11 +246,7 @@ func TestExtensionsJS(t *testing.T) {
 			}
 			params := jsParams(map[string]any{"key": hex.EncodeToString(w.Key()), "names": tc.jsN})
 			jsRole := map[bool]string{true: "responder", false: "initiator"}[tc.goDials]
-			var p *extJS
-			conn, _ := connect(t, tc.goDials, func(addr string) *jsPeer {
-				p = startExtJS(t, ctx, jsRole, addr, params)
-				return p.jsPeer
-			})
+			conn, p := connectExtJS(t, ctx, tc.goDials, jsRole, params)
 			go w.Replicate(ctx, conn, &core.ReplicateOptions{Initiator: tc.goDials, Live: true, Trace: trace})
 
 			// Options: each side announces its sorted names, ack false
@@ -283,7 +312,7 @@ func TestExtensionsJSBroadcast(t *testing.T) {
 	for _, tc := range extensionCases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
 			w := goWriterFeed(t, scenario{blocks: 1, batch: 1})
 			rec := &extRecorder{}
@@ -300,13 +329,7 @@ func TestExtensionsJSBroadcast(t *testing.T) {
 			var peers []*extJS
 			for _, names := range jsNames {
 				params := jsParams(map[string]any{"key": hex.EncodeToString(w.Key()), "names": names})
-				p := startExtJS(t, ctx, "responder", "listen", params)
-				port := int(p.waitFor("listening", 10*time.Second)["port"].(float64))
-				c, err := net.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { c.Close() })
+				c, p := connectExtJS(t, ctx, true, "responder", params)
 				go w.Replicate(ctx, c, &core.ReplicateOptions{Initiator: true, Live: true})
 				p.waitOptions(sortedNames(tc.goN))
 				peers = append(peers, p)

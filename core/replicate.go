@@ -533,6 +533,8 @@ func (p *Peer) closeChannel() {
 // answerBelow: a peer that asks faster than it reads waits for its answers
 // instead of filling the queue (spec/replication.md, "Answering").
 func (p *Peer) onRequest(m *message.Request) {
+	// spec/replication.md, "Switches": while a side is not uploading it
+	// MUST NOT answer a Request.
 	if !p.uploading {
 		return
 	}

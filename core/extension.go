@@ -188,8 +188,14 @@ func (e *Extension) Destroy() {
 	f.announceExtensions()
 }
 
+// ErrNotFeedPeer is what Send returns for a peer of another feed (or nil).
+var ErrNotFeedPeer = errors.New("core: the peer does not replicate the extension's feed")
+
 // Send sends msg, encoded, to one peer (JS extension.send(message, peer)).
 func (e *Extension) Send(peer *Peer, msg any) error {
+	if peer == nil || peer.feed != e.feed {
+		return ErrNotFeedPeer
+	}
 	b, err := e.h.Encoding.Encode(msg)
 	if err != nil {
 		return err

@@ -65,6 +65,13 @@ func TestRegisterExtensionSortsAndRejectsDuplicates(t *testing.T) {
 	if got := f.Extensions(); !slices.Equal(got, []string{"a", "b", "c"}) {
 		t.Fatalf("Extensions() = %q, want [a b c]", got)
 	}
+	e, _ := f.RegisterExtension("d", ExtensionHandler{})
+	if err := e.Send(nil, []byte("x")); !errors.Is(err, ErrNotFeedPeer) {
+		t.Fatalf("Send(nil) = %v, want ErrNotFeedPeer", err)
+	}
+	if err := e.Send(&Peer{}, []byte("x")); !errors.Is(err, ErrNotFeedPeer) {
+		t.Fatalf("Send(another feed's peer) = %v, want ErrNotFeedPeer", err)
+	}
 	if _, err := f.RegisterExtension("b", ExtensionHandler{}); !errors.Is(err, ErrExtensionExists) {
 		t.Fatalf("RegisterExtension(b) again = %v, want ErrExtensionExists", err)
 	}

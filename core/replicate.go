@@ -1853,7 +1853,7 @@ func (p *Protocol) Add(f *Feed) (*Peer, error) {
 		peer.timeout = session.DefaultTimeout
 	}
 	peer.urgentRequests = peer.maxRequests + 16
-	peer.defaultDownload = f.secretKey == nil
+	peer.defaultDownload = peer.downloading // JS: this._defaultDownloading = this.downloading
 	f.repl.peers = append(f.repl.peers, peer)
 	f.events.emit(Event{Type: EventPeerAdd, Peer: peer})
 	f.mu.Unlock()

@@ -257,3 +257,59 @@ func TestEventsJSOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestSetUploadingDropsParked: Requests parked for the peer's send queue
+// are dropped when uploading is switched off, and their budget is given
+// back; they are not answered when it is switched on again.
+func TestSetUploadingDropsParked(t *testing.T) {
+	w := blocksFeed(t, 10)
+	ca, cb := net.Pipe()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(func() { cancel(); ca.Close(); cb.Close() })
+	go w.Replicate(ctx, ca, &ReplicateOptions{Initiator: true, Live: true})
+	rec := &statusRecorder{ch: make(chan *session.Channel, 1), status: make(chan string, 10), data: make(chan uint64, 10)}
+	go func() {
+		s, err := session.New(ctx, cb, session.Config{Live: true})
+		if err != nil {
+			return
+		}
+		s.Open(w.Key(), rec)
+		s.Run(ctx)
+	}()
+	var ch *session.Channel
+	select {
+	case ch = <-rec.ch:
+	case <-time.After(5 * time.Second):
+		t.Fatal("channel did not open")
+	}
+	eventually(t, "the writer's peer opened", func() bool { return len(w.Peers()) == 1 })
+	p := w.Peers()[0]
+	// park a Request as onRequest does when the send queue is full
+	used := func() uint64 {
+		p.budgets.mu.Lock()
+		defer p.budgets.mu.Unlock()
+		return p.budgets.parked.Used()
+	}
+	w.mu.Lock()
+	before := used()
+	p.parked = append(p.parked, &message.Request{Index: 5})
+	p.budgets.charge(&p.budgets.parked, 1)
+	w.mu.Unlock()
+	w.SetUploading(false)
+	w.mu.Lock()
+	parked, after := len(p.parked), used()
+	w.mu.Unlock()
+	if parked != 0 || after != before {
+		t.Fatalf("after SetUploading(false): %d parked, budget %d; want 0, %d", parked, after, before)
+	}
+	w.SetUploading(true)
+	ch.Send(&message.Request{Index: 6})
+	select {
+	case i := <-rec.data:
+		if i != 6 {
+			t.Fatalf("Data %d, want 6 (the parked Request 5 was dropped)", i)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no Data after SetUploading(true)")
+	}
+}

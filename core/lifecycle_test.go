@@ -168,7 +168,18 @@ func TestWaitFailsWhenLastPeerLeaves(t *testing.T) {
 	go func() { update <- r.Update(ctx, 20) }()
 	go func() { download <- r.Download(ctx, 15, 20) }()
 	go func() { _, err := r.GetWith(ctx, 30, &GetOptions{WaitForPeers: true}); forever <- err }()
-	time.Sleep(50 * time.Millisecond)
+	// every wait is registered before the peer goes
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		r.mu.Lock()
+		n := len(r.repl.waiting) + len(r.repl.selections)
+		r.mu.Unlock()
+		if n == 4 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of 4 waits registered", n)
+		}
+	}
 	ca.Close()
 	within(t, rr, 2*time.Second, "the reader's session")
 	for name, c := range map[string]chan error{"GetContext": get, "Update": update, "Download": download} {
@@ -231,6 +242,16 @@ func TestLiveDownloadToTheEnd(t *testing.T) {
 	}
 }
 
+// established waits until the sparse clone r has read a block from its
+// peer: the session is past its handshake (a fixed sleep was not enough
+// under the race detector on a loaded machine).
+func established(t *testing.T, r *Feed) {
+	t.Helper()
+	if _, err := r.GetContext(ctx5(t), 0); err != nil {
+		t.Fatalf("the session did not start: %v", err)
+	}
+}
+
 // TestEndReasons: Replicate's result for each way a session ends matches
 // exactly one reason.
 func TestEndReasons(t *testing.T) {
@@ -262,7 +283,7 @@ func TestEndReasons(t *testing.T) {
 		r, _ := Open(storage.NewMemory(), &Options{Key: w.Key(), Sparse: true})
 		defer r.Close()
 		_, rr, ca, _ := tcpPair(t, ctx5(t), w, r, ReplicateOptions{Live: true}, ReplicateOptions{Live: true})
-		time.Sleep(50 * time.Millisecond)
+		established(t, r)
 		ca.(*net.TCPConn).CloseWrite()
 		check(t, within(t, rr, 3*time.Second, "reader"), nil)
 	})
@@ -272,7 +293,7 @@ func TestEndReasons(t *testing.T) {
 		defer r.Close()
 		ctx, cancel := context.WithCancel(context.Background())
 		_, rr, _, _ := tcpPair(t, ctx, w, r, ReplicateOptions{Live: true}, ReplicateOptions{Live: true})
-		time.Sleep(50 * time.Millisecond)
+		established(t, r)
 		cancel()
 		err := within(t, rr, 3*time.Second, "reader")
 		check(t, err, ErrSessionClosed)
@@ -285,7 +306,7 @@ func TestEndReasons(t *testing.T) {
 		r, _ := Open(storage.NewMemory(), &Options{Key: w.Key(), Sparse: true})
 		defer r.Close()
 		_, rr, ca, _ := tcpPair(t, ctx5(t), w, r, ReplicateOptions{Live: true}, ReplicateOptions{Live: true})
-		time.Sleep(50 * time.Millisecond)
+		established(t, r)
 		ca.(*net.TCPConn).SetLinger(0)
 		ca.Close()
 		check(t, within(t, rr, 3*time.Second, "reader"), ErrConnectionLost)

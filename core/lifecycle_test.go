@@ -169,17 +169,11 @@ func TestWaitFailsWhenLastPeerLeaves(t *testing.T) {
 	go func() { download <- r.Download(ctx, 15, 20) }()
 	go func() { _, err := r.GetWith(ctx, 30, &GetOptions{WaitForPeers: true}); forever <- err }()
 	// every wait is registered before the peer goes
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+	pollUntil(t, "4 waits", func() bool {
 		r.mu.Lock()
-		n := len(r.repl.waiting) + len(r.repl.selections)
-		r.mu.Unlock()
-		if n == 4 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of 4 waits registered", n)
-		}
-	}
+		defer r.mu.Unlock()
+		return len(r.repl.waiting)+len(r.repl.selections) == 4
+	})
 	ca.Close()
 	within(t, rr, 2*time.Second, "the reader's session")
 	for name, c := range map[string]chan error{"GetContext": get, "Update": update, "Download": download} {
@@ -214,7 +208,11 @@ func TestPeerWithoutTheFeed(t *testing.T) {
 	ctx := ctx5(t)
 	get := make(chan error, 1)
 	go func() { _, err := r.GetContext(ctx, 1); get <- err }()
-	time.Sleep(20 * time.Millisecond)
+	pollUntil(t, "the read to wait", func() bool {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return len(r.repl.waiting) == 1
+	})
 	ro, rr, _, _ := tcpPair(t, ctx, other, r, ReplicateOptions{}, ReplicateOptions{})
 	if err := within(t, get, 3*time.Second, "GetContext"); !errors.Is(err, ErrNoPeers) || !errors.Is(err, ErrRefused) {
 		t.Fatalf("GetContext = %v, want ErrNoPeers wrapping ErrRefused", err)
@@ -239,6 +237,16 @@ func TestLiveDownloadToTheEnd(t *testing.T) {
 	}
 	if n := r.Downloaded(0, 0); n != 50 {
 		t.Fatalf("downloaded %d of 50", n)
+	}
+}
+
+// pollUntil polls cond until it holds, for at most 5 s.
+func pollUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited 5 s for %s", what)
+		}
 	}
 }
 
@@ -318,7 +326,11 @@ func TestEndReasons(t *testing.T) {
 		go r.GetContext(context.Background(), 5)
 		ch, _, result := hostile(t, r, w.Key())
 		ch.Send(&message.Have{Start: 0, Length: message.Uint64(100)})
-		time.Sleep(100 * time.Millisecond)
+		pollUntil(t, "the request for block 5", func() bool {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			return r.repl.reserved != nil && r.repl.reserved.Get(5)
+		})
 		ch.Send(&message.Data{Index: 5, Value: []byte("lies"), Nodes: []message.Node{{Index: 8, Hash: make([]byte, 32), Size: 4}}, Signature: make([]byte, 64)})
 		err := within(t, result, 3*time.Second, "victim")
 		check(t, err, ErrProtocol)

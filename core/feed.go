@@ -402,10 +402,18 @@ func readSmallFile(file storage.File, name string, size int) ([]byte, error) {
 	return buf, nil
 }
 
+// maxReadAll bounds a file read whole (the bitfield file): 1 GiB holds
+// the bitfield of billions of blocks, and a sparse file of any claimed size
+// must not become an allocation of that size.
+const maxReadAll = 1 << 30
+
 func readAll(file storage.File) ([]byte, error) {
 	n, err := file.Size()
 	if err != nil {
 		return nil, err
+	}
+	if n > maxReadAll {
+		return nil, fmt.Errorf("%w: a file of %d bytes, more than %d", ErrCorrupt, n, maxReadAll)
 	}
 	buf := make([]byte, n)
 	if _, err := file.ReadAt(buf, 0); err != nil && err != io.EOF {

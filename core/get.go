@@ -8,7 +8,11 @@ import (
 )
 
 // Get returns block i if it is stored locally, checking it against its leaf
-// hash first; ErrNotAvailable otherwise. (GetContext also waits for peers.)
+// hash first. It fails with ErrOutOfRange past the feed's length,
+// ErrNotAvailable for a block not stored, ErrCorrupt for a block that does
+// not match its hash or its files, and ErrBlockTooLarge for a block whose
+// tree node claims more than MaxBlockSize (JS writes no such block that it
+// can replicate). GetContext also waits for peers.
 func (f *Feed) Get(i uint64) ([]byte, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -33,14 +37,19 @@ func (f *Feed) getLocked(i uint64) ([]byte, error) {
 		return nil, fmt.Errorf("%w: data: block %d at offset %d", ErrCorrupt, i, off)
 	}
 	// The size comes from the tree file: never make a large allocation by
-	// it before the data file is known to hold that many bytes (a small
-	// one is checked by the read).
+	// it. The data file must hold the block before anything is allocated
+	// (a small one is checked by the read), and a block is at most
+	// MaxBlockSize (what Append takes and a frame carries): a sparse data
+	// file can be far larger than what was ever written.
 	if leaf.Size > 1<<16 {
 		if size, err := f.fData.Size(); err != nil {
 			return nil, err
 		} else if off+leaf.Size > uint64(size) {
 			return nil, fmt.Errorf("%w: data: block %d (%d bytes at %d) past the end of the file (%d bytes)", ErrCorrupt, i, leaf.Size, off, size)
 		}
+	}
+	if leaf.Size > MaxBlockSize {
+		return nil, fmt.Errorf("%w: block %d claims %d bytes", ErrBlockTooLarge, i, leaf.Size)
 	}
 	buf := make([]byte, leaf.Size)
 	if n, err := f.fData.ReadAt(buf, int64(off)); n < len(buf) {

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"encoding/binary"
 	"errors"
 	"os"
 	"path/filepath"
@@ -140,5 +141,43 @@ func TestKey(t *testing.T) {
 	// the key opens a clone as it is
 	if _, err := Open(storage.NewMemory(), &Options{Key: back}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestGetClaimedHugeBlockInSparseFile: a tree node claiming a block far
+// larger than MaxBlockSize is refused before anything is allocated, even
+// when a sparse data file is that large (FuzzDiskDir found make panic).
+func TestGetClaimedHugeBlockInSparseFile(t *testing.T) {
+	dir := t.TempDir()
+	kp := testKeyPair(t)
+	w, err := CreateDir(dir, &Options{KeyPair: &kp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Append([]byte("a"), []byte("b"), []byte("c"))
+	w.Close()
+	// block 2's leaf is tree node 4: 32-byte header, then 40 bytes a node
+	// (32 hash, 8 size big-endian)
+	tree, err := os.OpenFile(filepath.Join(dir, "tree"), os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var size [8]byte
+	binary.BigEndian.PutUint64(size[:], 1<<40)
+	_, err = tree.WriteAt(size[:], 32+4*40+32)
+	tree.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(filepath.Join(dir, "data"), 1<<40+16); err != nil {
+		t.Skipf("no sparse file here: %v", err)
+	}
+	f, err := OpenDir(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.Get(2); !errors.Is(err, ErrBlockTooLarge) {
+		t.Fatalf("Get of a block claiming 2^40 bytes = %v, want ErrBlockTooLarge", err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/hypercore-go/hypercore/bitfield"
 	"github.com/hypercore-go/hypercore/flattree"
@@ -244,6 +245,12 @@ func (f *Feed) verifyRoots(index uint64, value []byte, top merkle.Node, remote [
 	case !bytes.Equal(signable[:32], f.key):
 		// JS: an unsigned feed's key is the tree hash of its roots.
 		return PutResult{}, fmt.Errorf("%w: remote did not include a signature", ErrMissingSignature)
+	}
+	// top has no sibling left: it must be one of the roots, or the nodes
+	// hashed up to it were checked against nothing (checked after the
+	// signature, so that the failures JS reports keep their class)
+	if !slices.Contains(idx, top.Index) {
+		return PutResult{}, fmt.Errorf("%w: node %d is not a root of length %d", ErrInvalidProof, top.Index, length)
 	}
 	return f.write(index, value, append(visited, extra...), sig, length, roots, from)
 }

@@ -94,7 +94,12 @@ var attacks = []attack{
 		run: func(t *testing.T, _ net.Conn, s *session.Session, key []byte) {
 			ch := open(t, s, key)
 			ch.Send(&message.Have{Start: 0, Length: message.Uint64(100)})
-			time.Sleep(3 * time.Second) // never answers the request
+			// never answers the request, but is not silent: keep-alives
+			// (a zero byte), so only the request timeout can end it
+			for range 15 {
+				time.Sleep(200 * time.Millisecond)
+				s.SendBytes([]byte{0})
+			}
 		}},
 	{name: "Have bitfield at a misaligned start", victim: "reader", want: session.ErrProtocol,
 		run: func(t *testing.T, _ net.Conn, s *session.Session, key []byte) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/hypercore-go/hypercore/internal/zeroruns"
 	"github.com/hypercore-go/hypercore/vectors"
 )
 
@@ -65,7 +66,7 @@ func FuzzDecodeFile(f *testing.F) {
 	n := 0
 	for _, g := range v.Files {
 		for _, tc := range g.Tests {
-			f.Add(zeroRuns([]byte(tc.File)))
+			f.Add(zeroruns.Pack([]byte(tc.File)))
 			n++
 		}
 	}
@@ -76,7 +77,7 @@ func FuzzDecodeFile(f *testing.F) {
 		if len(packed) > 1<<10 {
 			return // up to 256 KiB of file; the seeds pack into 100 bytes
 		}
-		file := unzeroRuns(packed)
+		file := zeroruns.Unpack(packed)
 		b, err := DecodeFile(file)
 		if err != nil {
 			if b != nil || !(errors.Is(err, ErrHeader) || errors.Is(err, ErrPageSize)) {
@@ -97,42 +98,4 @@ func FuzzDecodeFile(f *testing.F) {
 			}
 		}
 	})
-}
-
-// zeroRuns writes each run of zero bytes as 0x00 and the run's length − 1
-// (a run of more than 256 as several); other bytes are themselves.
-func zeroRuns(b []byte) []byte {
-	var z []byte
-	for i := 0; i < len(b); {
-		if b[i] != 0 {
-			z = append(z, b[i])
-			i++
-			continue
-		}
-		j := i
-		for j < len(b) && b[j] == 0 && j-i < 256 {
-			j++
-		}
-		z = append(z, 0, byte(j-i-1))
-		i = j
-	}
-	return z
-}
-
-// unzeroRuns undoes zeroRuns; a 0x00 at the end is one zero.
-func unzeroRuns(z []byte) []byte {
-	b := []byte{}
-	for i := 0; i < len(z); i++ {
-		if z[i] != 0 {
-			b = append(b, z[i])
-			continue
-		}
-		n := 1
-		if i+1 < len(z) {
-			i++
-			n += int(z[i])
-		}
-		b = append(b, make([]byte, n)...)
-	}
-	return b
 }

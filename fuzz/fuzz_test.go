@@ -16,6 +16,7 @@ import (
 
 	"github.com/hypercore-go/hypercore/core"
 	"github.com/hypercore-go/hypercore/core/storage"
+	"github.com/hypercore-go/hypercore/internal/zeroruns"
 	"github.com/hypercore-go/hypercore/merkle"
 	"github.com/hypercore-go/hypercore/message"
 	"github.com/hypercore-go/hypercore/session"
@@ -340,7 +341,7 @@ var feedFiles = []string{"key", "secret_key", "tree", "data", "bitfield", "signa
 func encodeDir(files map[string][]byte) []byte {
 	var b []byte
 	for _, name := range feedFiles {
-		z := zeroRuns(files[name])
+		z := zeroruns.Pack(files[name])
 		b = binary.AppendUvarint(b, uint64(len(z)))
 		b = append(b, z...)
 	}
@@ -358,48 +359,10 @@ func decodeDir(b []byte) map[string][]byte {
 		}
 		b = b[k:]
 		n = min(n, uint64(len(b)))
-		files[name] = unzeroRuns(b[:n])
+		files[name] = zeroruns.Unpack(b[:n])
 		b = b[n:]
 	}
 	return files
-}
-
-// zeroRuns writes each run of zero bytes as 0x00 and the run's length − 1
-// (a run of more than 256 as several); other bytes are themselves.
-func zeroRuns(b []byte) []byte {
-	var z []byte
-	for i := 0; i < len(b); {
-		if b[i] != 0 {
-			z = append(z, b[i])
-			i++
-			continue
-		}
-		j := i
-		for j < len(b) && b[j] == 0 && j-i < 256 {
-			j++
-		}
-		z = append(z, 0, byte(j-i-1))
-		i = j
-	}
-	return z
-}
-
-// unzeroRuns undoes zeroRuns; a 0x00 at the end is one zero.
-func unzeroRuns(z []byte) []byte {
-	b := []byte{}
-	for i := 0; i < len(z); i++ {
-		if z[i] != 0 {
-			b = append(b, z[i])
-			continue
-		}
-		n := 1
-		if i+1 < len(z) {
-			i++
-			n += int(z[i])
-		}
-		b = append(b, make([]byte, n)...)
-	}
-	return b
 }
 
 // maxPackedDir bounds the packed directories the directory targets try: a

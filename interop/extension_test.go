@@ -1,14 +1,12 @@
 package interop
 
 import (
-	"bufio"
 	"context"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net"
 	"slices"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -41,54 +39,21 @@ type extJS struct {
 
 func startExtJS(t *testing.T, ctx context.Context, args ...string) *extJS {
 	t.Helper()
-	env := jsref.Require(t)
-	proc := env.StartWithStdin(ctx, t, "peers/extension.js", args...)
-	p := &jsPeer{proc: proc, events: make(chan jsEvent, 1000), t: t}
-	go func() {
-		sc := bufio.NewScanner(proc.Stdout)
-		for sc.Scan() {
-			var e jsEvent
-			if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-				e = jsEvent{"event": "unparsed", "line": sc.Text()}
-			}
-			p.events <- e
-		}
-		close(p.events)
-	}()
-	return &extJS{jsPeer: p, stdin: proc.Stdin}
+	proc := jsref.Require(t).StartWithStdin(ctx, t, "peers/extension.js", args...)
+	return &extJS{jsPeer: watchJS(t, proc), stdin: proc.Stdin}
 }
 
-// jsWait bounds each wait on a JS peer. Loading hypercore takes Node
-// seconds of file reads, and more when the whole suite runs at once.
-const jsWait = 60 * time.Second
-
 // connectExtJS starts a JS extension peer and connects it with the test
-// over TCP: when goDials, the JS peer listens; otherwise the test does.
+// over TCP (connect): when goDials, the JS peer listens; otherwise the
+// test does.
 func connectExtJS(t *testing.T, ctx context.Context, goDials bool, jsRole, params string) (net.Conn, *extJS) {
 	t.Helper()
-	if goDials {
-		p := startExtJS(t, ctx, jsRole, "listen", params)
-		port := int(p.waitFor("listening", jsWait)["port"].(float64))
-		c, err := net.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		return c, p
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	p := startExtJS(t, ctx, jsRole, strconv.Itoa(ln.Addr().(*net.TCPAddr).Port), params)
-	ln.(*net.TCPListener).SetDeadline(time.Now().Add(jsWait))
-	c, err := ln.Accept()
-	if err != nil {
-		t.Fatalf("JS peer did not connect: %v; stderr:\n%s", err, p.proc.Stderr())
-	}
-	t.Cleanup(func() { c.Close() })
-	return c, p
+	var ext *extJS
+	c, _ := connect(t, goDials, func(addr string) *jsPeer {
+		ext = startExtJS(t, ctx, jsRole, addr, params)
+		return ext.jsPeer
+	})
+	return c, ext
 }
 
 func (p *extJS) cmd(c map[string]any) {

@@ -30,7 +30,17 @@ type jsPeer struct {
 func startJS(t *testing.T, ctx context.Context, script string, args ...string) *jsPeer {
 	t.Helper()
 	env := jsref.Require(t)
-	p := &jsPeer{proc: env.Start(ctx, t, script, args...), events: make(chan jsEvent, 1000), t: t}
+	return watchJS(t, env.Start(ctx, t, script, args...))
+}
+
+// jsWait bounds the waits for a JS peer to start and connect. Loading
+// hypercore takes Node seconds of file reads, and more when the whole
+// suite runs at once.
+const jsWait = 60 * time.Second
+
+// watchJS collects a started JS peer's stdout events.
+func watchJS(t *testing.T, proc *jsref.Proc) *jsPeer {
+	p := &jsPeer{proc: proc, events: make(chan jsEvent, 1000), t: t}
 	go func() {
 		sc := bufio.NewScanner(p.proc.Stdout)
 		sc.Buffer(make([]byte, 1<<20), 64<<20)
@@ -80,7 +90,7 @@ func connect(t *testing.T, goDials bool, start func(addr string) *jsPeer) (net.C
 	t.Helper()
 	if goDials {
 		p := start("listen")
-		e := p.waitFor("listening", 10*time.Second)
+		e := p.waitFor("listening", jsWait)
 		port := int(e["port"].(float64))
 		c, err := net.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
 		if err != nil {
@@ -95,7 +105,7 @@ func connect(t *testing.T, goDials bool, start func(addr string) *jsPeer) (net.C
 	}
 	defer ln.Close()
 	p := start(fmt.Sprint(ln.Addr().(*net.TCPAddr).Port))
-	ln.(*net.TCPListener).SetDeadline(time.Now().Add(10 * time.Second))
+	ln.(*net.TCPListener).SetDeadline(time.Now().Add(jsWait))
 	c, err := ln.Accept()
 	if err != nil {
 		t.Fatalf("JS peer did not connect: %v; stderr:\n%s", err, p.proc.Stderr())

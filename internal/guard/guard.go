@@ -70,14 +70,3 @@ func (b *Budget) Charge(n uint64) error {
 
 // Release gives back n (at most what is charged).
 func (b *Budget) Release(n uint64) { b.used -= min(n, b.used) }
-
-// Adjust moves the charge from old to now, as for a structure whose size
-// is measured after each change; it returns Charge's error when growing
-// past the limit (the charge then stays at old).
-func (b *Budget) Adjust(old, now uint64) error {
-	if now >= old {
-		return b.Charge(now - old)
-	}
-	b.Release(old - now)
-	return nil
-}

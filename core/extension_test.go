@@ -298,6 +298,7 @@ func TestExtensionOptionsBytes(t *testing.T) {
 	select {
 	case o := <-p.optsA:
 		got := hex.EncodeToString(o.AppendBody(nil))
+		// the bytes JS writes for Options{extensions: ["a", "b"], ack: false}: field 1 twice, then field 2 = 0 (interop TestExtensionsJS compares Go's with JS's live)
 		if want := "0a01610a01621000"; got != want {
 			t.Fatalf("Options = %s, want %s", got, want)
 		}

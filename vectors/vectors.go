@@ -24,15 +24,18 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"path"
 	"strings"
 
 	"golang.org/x/crypto/blake2b"
 )
 
-// FS holds the vector files (*.json), their schemas (schema/*.json) and the
-// feed directories written by JS (storage/).
+// FS holds the Hypercore 9 vector files (*.json), their schemas
+// (schema/*.json) and the feed directories written by JS (storage/), and the
+// Hypercore 11 vector files with their schemas under v11/ (v11/*.json,
+// v11/schema/*.json; documented in v11/README.md).
 //
-//go:embed *.json schema/*.json storage
+//go:embed *.json schema/*.json storage v11
 var FS embed.FS
 
 // Source names the JS module that produced a file and the versions of every
@@ -207,7 +210,7 @@ func checkCommon(name string, raw []byte) error {
 	if err := json.Unmarshal(raw, &f); err != nil {
 		return fmt.Errorf("vectors: %s: %w", name, err)
 	}
-	if want := strings.TrimSuffix(name, ".json") + ".schema.json"; f.Schema != want {
+	if want := strings.TrimSuffix(path.Base(name), ".json") + ".schema.json"; f.Schema != want {
 		return fmt.Errorf("vectors: %s: schema %q, want %q", name, f.Schema, want)
 	}
 	n := 0
@@ -246,10 +249,18 @@ var loaders = map[string]func() error{}
 
 func register(name string, load func() error) { loaders[name] = load }
 
-// Files lists the vector files (*.json at the top level).
+// Files lists the vector files: the Hypercore 9 ones at the top level
+// ("flattree.json") and the Hypercore 11 ones under v11/ ("v11/compact.json").
 func Files() []string {
 	names, _ := fs.Glob(FS, "*.json")
-	return names
+	v11, _ := fs.Glob(FS, "v11/*.json")
+	return append(names, v11...)
+}
+
+// SchemaOf returns the path in FS of the schema that vector file name
+// declares: schema/X in the file's own directory.
+func SchemaOf(name, schema string) string {
+	return path.Join(path.Dir(name), "schema", schema)
 }
 
 // WriterSeed is the seed of the Ed25519 key pair every vector feed is

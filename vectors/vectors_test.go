@@ -17,6 +17,8 @@ func TestSchemas(t *testing.T) {
 		t.Fatal("no vector files embedded")
 	}
 	schemas, _ := fs.Glob(FS, "schema/*.schema.json")
+	v11, _ := fs.Glob(FS, "v11/schema/*.schema.json")
+	schemas = append(schemas, v11...)
 	used := map[string]bool{}
 	for _, name := range files {
 		t.Run(name, func(t *testing.T) {
@@ -30,8 +32,8 @@ func TestSchemas(t *testing.T) {
 			if err := json.Unmarshal(raw, &hdr); err != nil {
 				t.Fatal(err)
 			}
-			used["schema/"+hdr.Schema] = true
-			doc, err := fs.ReadFile(FS, "schema/"+hdr.Schema)
+			used[SchemaOf(name, hdr.Schema)] = true
+			doc, err := fs.ReadFile(FS, SchemaOf(name, hdr.Schema))
 			if err != nil {
 				t.Fatalf("schema of %s: %v", name, err)
 			}

@@ -1,9 +1,11 @@
-// Package jsref runs the pinned JavaScript reference implementation
-// (npm hypercore 9.12.0 and its stack, installed from interop/js) for tests
-// and vector generators.
+// Package jsref runs the pinned JavaScript reference implementations for
+// tests and vector generators: npm hypercore 9.12.0 and its stack, installed
+// from interop/js ([Require]), and npm hypercore 11.37.1 and its stack,
+// installed from interop/js11 ([Require11]). The two sets have their own
+// lockfiles and node_modules and never share one.
 //
-// Tests call [Require] first. It finds node and npm, installs the pinned
-// packages with "npm ci" into interop/js/node_modules when they are missing
+// Tests call [Require] (or [Require11]) first. It finds node and npm, installs the pinned
+// packages with "npm ci" into the set's node_modules when they are missing
 // or stale (once, under a file lock, so that parallel "go test" processes do
 // not race), and returns an [Env] that runs scripts with a deadline.
 //
@@ -45,18 +47,26 @@ const stampName = ".hypercore-go-lock-sha256"
 type Env struct {
 	// Node is the path of the node binary.
 	Node string
-	// Dir is the interop/js directory holding package.json and node_modules.
+	// Dir is the directory holding package.json and node_modules
+	// (interop/js or interop/js11).
 	Dir string
 	// Root is the repository root.
 	Root string
 }
 
+// reference is one pinned JS set, installed at most once per process.
+type reference struct {
+	dir  string // directory under interop/ holding package.json
+	once sync.Once
+	env  *Env
+	err  error
+	// missing is set when node or npm is not installed.
+	missing bool
+}
+
 var (
-	once    sync.Once
-	onceEnv *Env
-	onceErr error
-	// onceMissing is set when node or npm is not installed.
-	onceMissing bool
+	v9  = &reference{dir: "js"}
+	v11 = &reference{dir: "js11"}
 )
 
 // InCI reports whether the CI environment variable is "true".
@@ -67,7 +77,18 @@ func InCI() bool { return os.Getenv("CI") == "true" }
 // the test when the install fails.
 func Require(t testing.TB) *Env {
 	t.Helper()
-	env, missing, err := Setup()
+	return require(t, v9)
+}
+
+// Require11 is [Require] for the Hypercore 11 reference in interop/js11.
+func Require11(t testing.TB) *Env {
+	t.Helper()
+	return require(t, v11)
+}
+
+func require(t testing.TB, r *reference) *Env {
+	t.Helper()
+	env, missing, err := r.setup()
 	if missing {
 		if InCI() {
 			t.Fatalf("jsref: %v (CI=true: JS interop must run)", err)
@@ -82,12 +103,17 @@ func Require(t testing.TB) *Env {
 
 // Setup locates node and installs the reference once per process. missing
 // reports that node or npm is not installed on this machine.
-func Setup() (env *Env, missing bool, err error) {
-	once.Do(func() { onceEnv, onceMissing, onceErr = setup() })
-	return onceEnv, onceMissing, onceErr
+func Setup() (env *Env, missing bool, err error) { return v9.setup() }
+
+// Setup11 is [Setup] for the Hypercore 11 reference in interop/js11.
+func Setup11() (env *Env, missing bool, err error) { return v11.setup() }
+
+func (r *reference) setup() (*Env, bool, error) {
+	r.once.Do(func() { r.env, r.missing, r.err = r.install() })
+	return r.env, r.missing, r.err
 }
 
-func setup() (*Env, bool, error) {
+func (r *reference) install() (*Env, bool, error) {
 	node, err := exec.LookPath("node")
 	if err != nil {
 		return nil, true, errors.New(SkipMessage)
@@ -100,7 +126,7 @@ func setup() (*Env, bool, error) {
 	if err != nil {
 		return nil, false, err
 	}
-	env := &Env{Node: node, Dir: filepath.Join(root, "interop", "js"), Root: root}
+	env := &Env{Node: node, Dir: filepath.Join(root, "interop", r.dir), Root: root}
 	if err := install(npm, env.Dir); err != nil {
 		return nil, false, err
 	}
@@ -171,11 +197,11 @@ func fileSum(name string) (string, error) {
 	return hex.EncodeToString(s[:]), nil
 }
 
-// Script returns the absolute path of a script given relative to interop/js.
+// Script returns the absolute path of a script given relative to the set's directory (Env.Dir).
 func (e *Env) Script(rel string) string { return filepath.Join(e.Dir, filepath.FromSlash(rel)) }
 
-// Command returns a node command for the script (relative to interop/js)
-// with its working directory set to interop/js. The process is killed when
+// Command returns a node command for the script (relative to Env.Dir)
+// with its working directory set to Env.Dir. The process is killed when
 // ctx ends.
 func (e *Env) Command(ctx context.Context, script string, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, e.Node, append([]string{e.Script(script)}, args...)...)

@@ -1,0 +1,89 @@
+'use strict'
+// A JS Hypercore 11 peer for the interop tests: a writer core (default
+// manifest, key pair from a seed) with some blocks, or a clone of a key,
+// replicating over TCP on 127.0.0.1.
+//
+//   node peers/core.js listen  writer SEEDHEX BLOCKS
+//   node peers/core.js dial    writer SEEDHEX BLOCKS PORT
+//   node peers/core.js listen  clone  KEYHEX
+//   node peers/core.js dial    clone  KEYHEX PORT
+//
+// BLOCKS is the number of blocks the writer appends ("block 0", "block 1",
+// ...). The peer writes one JSON object per line to stdout:
+//
+//   {"event":"ready","port":P,"key":HEX,"discoveryKey":HEX,"length":N}
+//   {"event":"connection","initiator":BOOL}
+//   {"event":"closed","error":MESSAGE|null}   the connection ended (and why)
+//   {"event":"length","length":N}             a clone's length changed
+//
+// It exits when stdin closes. The connection uses the stream Hypercore's
+// replicate() makes (secret-stream with keep-alive, protomux), so the Go side
+// meets exactly what the network meets.
+
+const net = require('net')
+const os = require('os')
+const fs = require('fs')
+const path = require('path')
+const sodium = require('sodium-universal')
+const Hypercore = require('hypercore')
+
+function out (o) { process.stdout.write(JSON.stringify(o) + '\n') }
+
+async function main () {
+  const [mode, kind, arg, a4, a5] = process.argv.slice(2)
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hypercore-go-peer11-'))
+  let core
+  if (kind === 'writer') {
+    const publicKey = Buffer.alloc(32)
+    const secretKey = Buffer.alloc(64)
+    sodium.crypto_sign_seed_keypair(publicKey, secretKey, Buffer.from(arg, 'hex'))
+    core = new Hypercore(path.join(tmp, 'core'), { keyPair: { publicKey, secretKey } })
+    await core.ready()
+    const n = Number(a4)
+    const blocks = []
+    for (let i = 0; i < n; i++) blocks.push(Buffer.from('block ' + i))
+    if (blocks.length) await core.append(blocks)
+  } else if (kind === 'clone') {
+    core = new Hypercore(path.join(tmp, 'core'), Buffer.from(arg, 'hex'))
+    await core.ready()
+    core.on('append', () => out({ event: 'length', length: core.length }))
+  } else {
+    throw new Error('unknown kind ' + kind)
+  }
+
+  const replicate = (socket, initiator) => {
+    out({ event: 'connection', initiator })
+    const s = core.replicate(initiator)
+    let why = null
+    s.on('error', (err) => { why = err.code || err.message })
+    s.on('close', () => out({ event: 'closed', error: why }))
+    socket.on('error', (err) => { why = why || err.code || err.message })
+    socket.pipe(s).pipe(socket)
+  }
+
+  let port = 0
+  let server = null
+  if (mode === 'listen') {
+    server = net.createServer((socket) => replicate(socket, false))
+    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+    port = server.address().port
+  }
+  out({ event: 'ready', port, key: core.key.toString('hex'), discoveryKey: core.discoveryKey.toString('hex'), length: core.length })
+  if (mode === 'dial') {
+    const socket = net.connect(Number(kind === 'writer' ? a5 : a4), '127.0.0.1')
+    replicate(socket, true)
+  }
+
+  process.stdin.resume()
+  process.stdin.on('end', async () => {
+    if (server) server.close()
+    await core.close()
+    fs.rmSync(tmp, { recursive: true, force: true })
+    process.exit(0)
+  })
+}
+
+main().catch((err) => {
+  console.error(err)
+  process.exit(1)
+})

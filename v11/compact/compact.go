@@ -14,19 +14,24 @@
 // bytes left, and an integer with [MaxSafeInteger]. Decoders accept
 // non-minimal integer forms (fd 01 00 is 1) and leave trailing bytes to the
 // caller, as JS does.
+//
+// Strings are decoded as their bytes; [ReplaceInvalidUTF8] gives the string
+// JS would see when those bytes are not valid UTF-8.
 package compact
 
 import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"unicode/utf8"
 )
 
 // Sentinel errors, one per failure class (compact.md, "Errors").
 var (
 	// ErrTruncated: a field needs more bytes than remain (JS "Out of bounds").
 	ErrTruncated = errors.New("compact: truncated")
-	// ErrRange: an integer above MaxSafeInteger (JS "Integer is out of range").
+	// ErrRange: an integer above MaxSafeInteger (JS "uint must be between 0
+	// and 9007199254740991, use biguint").
 	ErrRange = errors.New("compact: integer out of range")
 	// ErrTooBig: an array count above MaxArrayLength (JS "Array is too big").
 	ErrTooBig = errors.New("compact: array too big")
@@ -132,8 +137,10 @@ func AppendArrayLen(b []byte, n int) []byte { return AppendUint(b, uint64(n)) }
 //
 // The first failure is kept: every later read returns the zero value and
 // [Decoder.Err] returns that failure, wrapped with the offset where it
-// happened. Slices returned by [Decoder.Buffer], [Decoder.Fixed] and
-// [Decoder.Raw] alias the input.
+// happened. Slices returned by [Decoder.Buffer], [Decoder.OptionalBuffer],
+// [Decoder.Fixed] and [Decoder.Raw] alias the input (their capacity ends
+// with the field, so appending to one copies); a field that is present but
+// empty is an empty non-nil slice, and nil means absent or failed.
 type Decoder struct {
 	buf []byte
 	off int
@@ -173,12 +180,21 @@ func (d *Decoder) take(what string, n uint64) []byte {
 	if d.err != nil {
 		return nil
 	}
+	// compact.md, "Errors": "A decoder MUST compare every length with the
+	// bytes left before it takes or allocates anything; a field that needs
+	// more bytes than remain is truncated."
 	if n > uint64(len(d.buf)-d.off) {
 		d.fail(fmt.Sprintf("%s needs %d bytes, %d left", what, n, len(d.buf)-d.off), ErrTruncated)
 		return nil
 	}
-	b := d.buf[d.off : d.off+int(n)]
-	d.off += int(n)
+	end := d.off + int(n)
+	// The capacity ends with the field, so that a caller appending to
+	// what it got cannot overwrite the fields after it.
+	b := d.buf[d.off:end:end]
+	d.off = end
+	if b == nil {
+		b = []byte{} // a nil input: still an empty field, not "no field"
+	}
 	return b
 }
 
@@ -209,6 +225,8 @@ func (d *Decoder) Uint() uint64 {
 	if d.err != nil {
 		return 0
 	}
+	// compact.md, "uint": "A decoder MUST reject a value above 2^53 − 1
+	// (class range)."
 	if n > MaxSafeInteger {
 		d.off -= 9
 		d.fail(fmt.Sprintf("uint %d above 2^53-1", n), ErrRange)
@@ -225,6 +243,8 @@ func (d *Decoder) Uint64() uint64 {
 		return 0
 	}
 	n := binary.LittleEndian.Uint64(b)
+	// compact.md, "uint64": "A decoder MUST reject a value above 2^53 − 1
+	// (class range)."
 	if n > MaxSafeInteger {
 		d.off -= 8
 		d.fail(fmt.Sprintf("uint64 %d above 2^53-1", n), ErrRange)
@@ -260,8 +280,8 @@ func (d *Decoder) OptionalBuffer() []byte {
 }
 
 // String reads uint(byte length) followed by that many bytes. The bytes are
-// returned as they are; JS would replace invalid UTF-8 with U+FFFD
-// (compact.md, "string").
+// returned as they are; JS replaces invalid UTF-8 with U+FFFD, which
+// [ReplaceInvalidUTF8] reproduces (compact.md, "string").
 func (d *Decoder) String() string {
 	return string(d.Buffer())
 }
@@ -270,6 +290,8 @@ func (d *Decoder) String() string {
 // false, not an error).
 func (d *Decoder) Bool() bool {
 	b := d.take("bool", 1)
+	// compact.md, "bool": "A decoder MUST read 01 as true and every other
+	// byte as false, without an error."
 	return b != nil && b[0] == 1
 }
 
@@ -307,12 +329,17 @@ func (d *Decoder) ArrayLen(minSize int) int {
 	if d.err != nil {
 		return 0
 	}
+	// compact.md, "array": "A decoder MUST reject a count above 0x100000
+	// (class too-big) before it reads an element."
 	if n > MaxArrayLength {
 		d.off = at
 		d.fail(fmt.Sprintf("array of %d elements, more than %d", n, MaxArrayLength), ErrTooBig)
 		return 0
 	}
-	if n*uint64(minSize) > uint64(d.Remaining()) {
+	// compact.md, "array": "A decoder MUST then reject a count whose
+	// elements cannot fit in the bytes left (class truncated), before it
+	// reads an element or allocates." Division, so no product overflows.
+	if n > uint64(d.Remaining()/minSize) {
 		d.fail(fmt.Sprintf("array of %d elements of at least %d bytes, %d bytes left", n, minSize, d.Remaining()), ErrTruncated)
 		return 0
 	}
@@ -328,6 +355,9 @@ func (d *Decoder) Uint32Array() []uint32 {
 	if d.err != nil {
 		return nil
 	}
+	// compact.md, "uint32array": "A decoder MUST reject a count larger
+	// than a quarter of the bytes left (class truncated) before it
+	// allocates." Division, so count × 4 never overflows.
 	if n > uint64(d.Remaining())/4 {
 		d.fail(fmt.Sprintf("uint32array of %d words, %d bytes left", n, d.Remaining()), ErrTruncated)
 		return nil
@@ -346,7 +376,75 @@ func (d *Decoder) Raw() []byte {
 	if d.err != nil {
 		return nil
 	}
-	b := d.buf[d.off:]
+	b := d.buf[d.off:len(d.buf):len(d.buf)]
 	d.off = len(d.buf)
+	if b == nil {
+		b = []byte{}
+	}
 	return b
+}
+
+// ReplaceInvalidUTF8 returns s with each maximal ill-formed subsequence
+// replaced by U+FFFD: the string JS's decoder returns for the bytes s
+// (Node's UTF-8 decoder, which follows the WHATWG Encoding Standard). A
+// valid UTF-8 s is returned unchanged.
+//
+// Neither [strings.ToValidUTF8] nor a range loop does this: the first
+// makes one U+FFFD of a whole run of invalid bytes (ff ff is two here, as
+// in JS), the second one U+FFFD of every byte of a cut-short sequence
+// (e2 82 41 is U+FFFD "A" here, as in JS). See compact.md, "string".
+func ReplaceInvalidUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	out := make([]byte, 0, len(s)+8)
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < 0x80 {
+			out = append(out, c)
+			i++
+			continue
+		}
+		// need: continuation bytes that follow a lead byte c; lo, hi:
+		// the range the first of them must lie in (the rest lie in
+		// 80..bf). These ranges exclude overlong forms, surrogates and
+		// code points above U+10FFFF.
+		need, lo, hi := 0, byte(0x80), byte(0xbf)
+		switch {
+		case c >= 0xc2 && c <= 0xdf:
+			need = 1
+		case c == 0xe0:
+			need, lo = 2, 0xa0
+		case c == 0xed:
+			need, hi = 2, 0x9f
+		case c >= 0xe1 && c <= 0xef:
+			need = 2
+		case c == 0xf0:
+			need, lo = 3, 0x90
+		case c == 0xf4:
+			need, hi = 3, 0x8f
+		case c >= 0xf1 && c <= 0xf3:
+			need = 3
+		}
+		j := i + 1
+		ok := need > 0
+		for k := 0; ok && k < need; k++ {
+			if j >= len(s) || s[j] < lo || s[j] > hi {
+				ok = false
+				break
+			}
+			lo, hi = 0x80, 0xbf
+			j++
+		}
+		if ok {
+			out = append(out, s[i:j]...)
+		} else {
+			// The lead byte and the continuation bytes that matched so
+			// far are one maximal subpart; the byte that broke it starts
+			// the next.
+			out = append(out, "\uFFFD"...)
+		}
+		i = j
+	}
+	return string(out)
 }

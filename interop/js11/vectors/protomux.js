@@ -18,7 +18,8 @@
 // mux wrote back, the events, and whether it destroyed its stream and with
 // what error. Where the specification rejects a frame JS accepts (a batch
 // entry longer than the bytes left, a batch inside a batch), the case is
-// flagged JSLenient and its result is the specification's.
+// flagged JSLenient, its result is the specification's, and its
+// shutdownEvents are those of destroying the stream after the last frame.
 //
 // Nothing here is random: channel ids and every value are fixed.
 
@@ -397,7 +398,7 @@ function classify (msg) {
   throw new Error('unclassified Protomux error: ' + msg)
 }
 
-async function runDecode (frames) {
+async function runDecode (frames, destroyAtEnd) {
   const local = new Side('local', new End())
   for (const act of SETUP) local.act(act)
   await tick()
@@ -418,6 +419,13 @@ async function runDecode (frames) {
       break
     }
     events.push(local.events.splice(0))
+  }
+  if (destroyAtEnd && !local.end.destroyed) {
+    // The specification ends the stream where JS did not: destroy it
+    // here to record the close events that ending causes.
+    local.mux.destroy(new Error('destroyed by the generator'))
+    await tick()
+    shutdown = local.events.splice(cut)
   }
   return {
     setupSent,
@@ -520,6 +528,7 @@ async function decodeGroup () {
           t.flags.push('JSLenient')
         }
       }
+      if (error !== null) t.shutdownEvents = (await runDecode(t.frames, true)).shutdown
     }
     if (d.error !== undefined && d.error !== error) throw new Error(d.comment + ': expected ' + d.error + ', JS gave ' + error + ' (' + r.error + ')')
     if (d.error === undefined && error !== null && !d.truncation) throw new Error(d.comment + ': expected valid, got ' + error + ' (' + r.error + ')')

@@ -154,12 +154,12 @@ type Mux struct {
 	batch     []batchEntry
 	batchSize int
 
-	out     [][]byte // frames waiting for the writer
-	queued  int      // bytes in out and being written
-	drain   []drainWait
-	ended   bool
-	err     error // why the mux ended; nil for a clean end
-	done    chan struct{}
+	out    [][]byte // frames waiting for the writer
+	queued int      // bytes in out and being written
+	drain  []drainWait
+	ended  bool
+	err    error // why the mux ended; nil for a clean end
+	done   chan struct{}
 
 	// set by endLocked for unlock
 	endPending bool

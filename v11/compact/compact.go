@@ -26,7 +26,7 @@ import (
 	"unicode/utf8"
 )
 
-// Sentinel errors, one per failure class (compact.md, "Errors").
+// Sentinel errors, one per failure class (compact.md, "Decoding").
 var (
 	// ErrTruncated: a field needs more bytes than remain (JS "Out of bounds").
 	ErrTruncated = errors.New("compact: truncated")
@@ -180,7 +180,7 @@ func (d *Decoder) take(what string, n uint64) []byte {
 	if d.err != nil {
 		return nil
 	}
-	// compact.md, "Errors": "A decoder MUST compare every length with the
+	// compact.md, "Decoding": "A decoder MUST compare every length with the
 	// bytes left before it takes or allocates anything; a field that needs
 	// more bytes than remain is truncated."
 	if n > uint64(len(d.buf)-d.off) {
@@ -243,8 +243,8 @@ func (d *Decoder) Uint64() uint64 {
 		return 0
 	}
 	n := binary.LittleEndian.Uint64(b)
-	// compact.md, "uint64": "A decoder MUST reject a value above 2^53 − 1
-	// (class range)."
+	// compact.md, "Fixed-width integers": "A decoder MUST reject a value
+	// above 2^53 − 1 (class range)."
 	if n > MaxSafeInteger {
 		d.off -= 8
 		d.fail(fmt.Sprintf("uint64 %d above 2^53-1", n), ErrRange)

@@ -10,7 +10,8 @@ import (
 )
 
 // Protocol is the protomux protocol name of a hypercore channel; its id is
-// the core's discovery key. A peer MUST open its channels with this name.
+// the core's discovery key. "A peer MUST open its channels with the
+// protocol hypercore/alpha" (wire.md).
 const Protocol = "hypercore/alpha"
 
 // ProtocolAlias is the other name JS accepts on an incoming open (it never
@@ -62,7 +63,8 @@ func DecodeHandshake(p []byte) (*Handshake, error) {
 //	BLAKE2b-256_handshakeHash((isInitiator ? ReplicateInitiator : ReplicateResponder) || key)
 //
 // keyed with the Noise handshake hash of the session, which both sides
-// share and nobody else knows. handshakeHash must be HandshakeHashSize
+// share and nobody else knows. "A sender MUST put capability(own role, key)
+// in its handshake" (wire.md). handshakeHash must be HandshakeHashSize
 // bytes, as every Noise session gives; any other size is a caller's bug and
 // panics.
 func Capability(handshakeHash []byte, isInitiator bool, key [32]byte) [32]byte {
@@ -89,8 +91,9 @@ func Capability(handshakeHash []byte, isInitiator bool, key [32]byte) [32]byte {
 // computed its capability with the other role, so that is the role checked.
 // It returns nil or an error wrapping ErrInvalidCapability.
 func VerifyCapability(handshakeHash []byte, localIsInitiator bool, key [32]byte, capability [32]byte) error {
-	// A receiver MUST recompute the capability with the remote's role and
-	// MUST refuse the channel when it differs.
+	// wire.md: "A receiver MUST recompute capability(remote's role, key) -
+	// the role opposite to its own - and MUST refuse the channel when the
+	// two differ."
 	want := Capability(handshakeHash, !localIsInitiator, key)
 	if subtle.ConstantTimeCompare(want[:], capability[:]) != 1 {
 		return fmt.Errorf("%w: the remote's capability does not match the %s's for this key", ErrInvalidCapability, role(!localIsInitiator))

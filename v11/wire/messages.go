@@ -32,8 +32,10 @@ func appendNodes(b []byte, nodes []Node) []byte {
 
 // readNodes reads uint(count) ‖ node*.
 func readNodes(d *compact.Decoder) []Node {
-	// A node array's count MUST NOT exceed 0x100000, and each node takes at
-	// least 34 bytes (compact.ArrayLen checks both before we allocate).
+	// wire.md: "a node array count above 0x100000 (too-big); a count whose
+	// nodes cannot fit in the bytes left, at 34 bytes each, is truncated,
+	// and a decoder MUST check it before it allocates" (ArrayLen checks
+	// both, in that order).
 	n := d.ArrayLen(nodeMinSize)
 	if d.Err() != nil {
 		return nil
@@ -385,8 +387,8 @@ func DecodeData(p []byte) (*Data, error) {
 		m.Upgrade = &DataUpgrade{Start: d.Uint(), Length: d.Uint(), Nodes: readNodes(d), AdditionalNodes: readNodes(d), Signature: d.OptionalBuffer()}
 	}
 	if f&flagManifest != 0 && d.Err() == nil {
-		// A data message with flag 16 MUST end with a manifest, which is at
-		// least one byte.
+		// wire.md: a receiver "MUST reject ... a payload that ends inside a
+		// field ... including a data with flag 16 and no manifest byte".
 		if d.Remaining() == 0 {
 			d.Fail(fmt.Errorf("%w: manifest flag without a manifest at offset %d", compact.ErrTruncated, d.Offset()))
 		}

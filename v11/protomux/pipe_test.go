@@ -28,6 +28,7 @@ type end struct {
 	in      [][]byte // delivered, not yet read
 	held    [][]byte // written, not yet delivered (held mode)
 	closed  bool
+	eof     bool // ReadMessage returns io.EOF once in is empty
 	reading bool // a ReadMessage waits on an empty in
 	writes  int
 }
@@ -48,7 +49,7 @@ func (e *end) ReadMessage() ([]byte, error) {
 	p := e.p
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for len(e.in) == 0 && !e.closed && !e.peer().closed {
+	for len(e.in) == 0 && !e.closed && !e.eof && !e.peer().closed {
 		e.reading = true
 		p.cond.Broadcast()
 		p.cond.Wait()
@@ -97,6 +98,14 @@ func (p *pipe) feed(i int, m []byte) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.ends[i].in = append(p.ends[i].in, slices.Clone(m))
+	p.cond.Broadcast()
+}
+
+// feedEOF makes end i read io.EOF after what it was fed.
+func (p *pipe) feedEOF(i int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.ends[i].eof = true
 	p.cond.Broadcast()
 }
 

@@ -14,6 +14,9 @@ func verifyEd25519(pub, msg, sig []byte) bool {
 	if len(pub) != ed25519.PublicKeySize || len(sig) != ed25519.SignatureSize {
 		return false
 	}
+	// MUST: "A verifier MUST refuse, as libsodium does, a public key whose
+	// encoding is not canonical (y ≥ p) or that has small order, and a
+	// signature whose R has small order."
 	if hasSmallOrder(sig[:32]) || !isCanonical(pub) || hasSmallOrder(pub) {
 		return false
 	}

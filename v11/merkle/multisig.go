@@ -88,10 +88,11 @@ func appendNodes(b []byte, nodes []Node) ([]byte, error) {
 // DecodeMultiSignature decodes a version 1+ signature envelope. Errors:
 // ErrTruncated, ErrRange, ErrTooBig.
 //
-// Compatibility: bytes after the node list are ignored, as JS ignores them:
-// a peer that appends bytes to a valid envelope leaves it valid for JS
-// peers, which store and forward it as it is, so a receiver must accept it
-// too (merkle.md, "Signature envelopes").
+// Compatibility: bytes after the node list are ignored, as JS ignores them
+// (merkle.md, "Signature envelopes"): "A receiver MUST accept an envelope
+// with trailing bytes, as JS does." A peer that appends bytes to a valid
+// envelope leaves it valid for JS peers, which store and forward it as it
+// is.
 func DecodeMultiSignature(b []byte) (*MultiSignature, error) {
 	d := compact.NewDecoder(b)
 	s := new(MultiSignature)

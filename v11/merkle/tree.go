@@ -60,6 +60,24 @@ func (t *Tree) Append(data []byte) []Node {
 	return nodes
 }
 
+// checkSafe reports whether every number JS would encode while hashing and
+// signing t is at most 2^53−1: fork, length, and each root's index and
+// size (JS's uint64 encoder throws above it).
+func (t *Tree) checkSafe() error {
+	// MUST: "A size, index, length or fork above 2^53 − 1 cannot be hashed
+	// or signed in JS (its uint64 encoder throws); a verifier MUST reject a
+	// tree with one."
+	if t.Fork > compact.MaxSafeInteger || t.Length > compact.MaxSafeInteger {
+		return fmt.Errorf("%w: fork %d length %d above 2^53-1", ErrInvalidTree, t.Fork, t.Length)
+	}
+	for _, r := range t.Roots {
+		if r.Index > compact.MaxSafeInteger || r.Size > compact.MaxSafeInteger {
+			return fmt.Errorf("%w: root %d size %d above 2^53-1", ErrInvalidTree, r.Index, r.Size)
+		}
+	}
+	return nil
+}
+
 // checkRoots reports whether t's roots sit at flattree.FullRoots(2·length).
 func (t *Tree) checkRoots() error {
 	if t.Length > compact.MaxSafeInteger {
@@ -125,6 +143,9 @@ func (t *Tree) upgrade(n uint64, nodes map[uint64]Node) (Tree, error) {
 	}
 	to := t.Length + n
 	target, _ := flattree.FullRoots(2 * to)
+	// MUST: "A verifier MUST reject a patch that needs a node the list
+	// lacks, a length above 2^53 − 1, or a parent whose size would exceed
+	// 2^53 − 1." (The length was checked above; the rest follows.)
 	get := func(index uint64) (Node, error) {
 		node, ok := nodes[index]
 		if !ok {

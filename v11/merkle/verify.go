@@ -114,6 +114,9 @@ func (v *Verifier) Signable(t *Tree, i int) []byte {
 // length is the prologue's and its hash the prologue hash, whatever the
 // signature; any other tree needs an envelope with a quorum of proofs.
 func (v *Verifier) Verify(t *Tree, signature []byte) error {
+	if err := t.checkSafe(); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidSignature, err)
+	}
 	if v.version == 0 {
 		if v.compat || (!v.allowPatch && len(v.signers) == 1) {
 			if !v.verifySigner(t, 0, signature) {
@@ -244,10 +247,13 @@ type PartialSignature struct {
 
 // PartialSign signs t as the signer whose public key is priv's and returns
 // its partial signature without a patch. ErrNotSigner if the manifest does
-// not declare the key.
+// not declare the key; ErrInvalidTree if t holds a number above 2^53−1.
 func (v *Verifier) PartialSign(t *Tree, priv ed25519.PrivateKey) (PartialSignature, error) {
 	if len(priv) != ed25519.PrivateKeySize {
 		return PartialSignature{}, fmt.Errorf("%w: private key of %d bytes", ErrNotSigner, len(priv))
+	}
+	if err := t.checkSafe(); err != nil {
+		return PartialSignature{}, err
 	}
 	pub := priv.Public().(ed25519.PublicKey)
 	for i, s := range v.signers {

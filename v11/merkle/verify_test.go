@@ -419,3 +419,47 @@ func TestSmallOrderList(t *testing.T) {
 		}
 	}
 }
+
+// TestUnsafeNumbers: numbers JS cannot encode (above 2^53−1) make a tree
+// unverifiable and unsignable, and a patch whose parent size would pass
+// 2^53−1 fails.
+func TestUnsafeNumbers(t *testing.T) {
+	a := writerKey()
+	v := mustVerifier(t, publicOf(a), nil, VerifierOptions{})
+	tree, _ := treeOfBlocks(2, 0)
+	sig, err := v.Sign(&tree, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, change := range map[string]func(*Tree){
+		"fork 2^53":      func(t *Tree) { t.Fork = 1 << 53 },
+		"root size 2^53": func(t *Tree) { t.Roots[0].Size = 1 << 53 },
+	} {
+		tr := tree.Clone()
+		change(&tr)
+		if err := v.Verify(&tr, sig); !errors.Is(err, ErrInvalidSignature) || !errors.Is(err, ErrInvalidTree) {
+			t.Errorf("%s: Verify = %v, want ErrInvalidSignature and ErrInvalidTree", name, err)
+		}
+		if _, err := v.Sign(&tr, a); !errors.Is(err, ErrInvalidTree) {
+			t.Errorf("%s: Sign = %v, want ErrInvalidTree", name, err)
+		}
+	}
+	// Growing 1 block to 2 with a right sibling of size 2^53−1.
+	one, _ := treeOfBlocks(1, 0)
+	big := Node{Index: 2, Size: 1<<53 - 1}
+	if _, err := one.upgrade(1, map[uint64]Node{2: big}); !errors.Is(err, ErrInvalidTree) {
+		t.Errorf("upgrade with an oversized parent = %v, want ErrInvalidTree", err)
+	}
+	if _, err := one.upgrade(1, map[uint64]Node{}); !errors.Is(err, ErrInvalidTree) {
+		t.Errorf("upgrade without nodes = %v, want ErrInvalidTree", err)
+	}
+	if _, err := one.upgrade(1<<53, map[uint64]Node{}); !errors.Is(err, ErrInvalidTree) {
+		t.Errorf("upgrade past 2^53-1 = %v, want ErrInvalidTree", err)
+	}
+	if got := PatchIndexes(5, 5); got != nil {
+		t.Errorf("PatchIndexes(5, 5) = %v, want nil", got)
+	}
+	if got := PatchIndexes(0, 3); fmt.Sprint(got) != "[1 4]" {
+		t.Errorf("PatchIndexes(0, 3) = %v, want [1 4]", got)
+	}
+}

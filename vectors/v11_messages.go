@@ -24,8 +24,7 @@ type Messages11Group[T any] struct {
 // Wire11Encoded is one message as the JS encoder wrote it: its name and
 // type id, the payload, what the JS decoder makes of it, and the lengths
 // below len(Payload) at which the JS decoder accepts the cut payload (every
-// other prefix throws "Out of bounds", or fails inside a data message's
-// manifest).
+// other prefix throws "Out of bounds").
 type Wire11Encoded struct {
 	Message       string        `json:"message"`
 	Type          uint8         `json:"type"`

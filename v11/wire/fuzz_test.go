@@ -9,7 +9,7 @@ import (
 )
 
 // decodeError reports whether err is one of the errors Decode may return:
-// ErrUnknownType, or ErrMalformed with a compact class.
+// ErrUnknownType, or ErrMalformed with a compact class or ErrManifest.
 func decodeError(err error) bool {
 	if errors.Is(err, ErrUnknownType) {
 		return true
@@ -17,7 +17,8 @@ func decodeError(err error) bool {
 	if !errors.Is(err, ErrMalformed) {
 		return false
 	}
-	return errors.Is(err, compact.ErrTruncated) || errors.Is(err, compact.ErrRange) || errors.Is(err, compact.ErrTooBig)
+	return errors.Is(err, compact.ErrTruncated) || errors.Is(err, compact.ErrRange) || errors.Is(err, compact.ErrTooBig) ||
+		errors.Is(err, ErrManifest)
 }
 
 // FuzzMessages decodes any payload as any type id. On error the message is

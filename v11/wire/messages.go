@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/hypercore-go/hypercore/v11/compact"
+	"github.com/hypercore-go/hypercore/v11/merkle"
 )
 
 // Node is a Merkle tree node on the wire: uint index ‖ uint size ‖ fixed32
@@ -309,11 +310,11 @@ type DataUpgrade struct {
 //
 //	uint flags ‖ uint request ‖ uint fork ‖ [block] ‖ [hash] ‖ [seek] ‖ [upgrade] ‖ [manifest]
 //
-// A nil section is absent. Manifest holds the encoded manifest, raw: all the
-// bytes after the upgrade section when flag 16 is set (nil when it is not).
-// The manifest's own encoding (spec/v11/merkle.md) says where it ends; the
-// JS decoder ignores bytes after it, and decoding it is left to package
-// v11/merkle. Append writes Manifest, when it is not empty, as it is.
+// A nil section is absent. Manifest holds the encoded manifest, raw (nil
+// when flag 16 is clear): the decoder reads it with merkle.ReadManifest,
+// which says where it ends and rejects a bad one as JS does, and keeps its
+// bytes; bytes after it are ignored. Decode it with merkle.DecodeManifest.
+// Append writes Manifest, when it is not empty, as it is.
 type Data struct {
 	Request  uint64
 	Fork     uint64
@@ -369,7 +370,8 @@ func (m *Data) Append(b []byte) []byte {
 	return append(b, m.Manifest...)
 }
 
-// DecodeData decodes a data payload. Value, Signature and Manifest alias p.
+// DecodeData decodes a data payload. Value, Signature and Manifest alias p
+// (with their capacity cut at their end, so appending to one copies).
 func DecodeData(p []byte) (*Data, error) {
 	d := compact.NewDecoder(p)
 	f := flags(d)
@@ -387,12 +389,14 @@ func DecodeData(p []byte) (*Data, error) {
 		m.Upgrade = &DataUpgrade{Start: d.Uint(), Length: d.Uint(), Nodes: readNodes(d), AdditionalNodes: readNodes(d), Signature: d.OptionalBuffer()}
 	}
 	if f&flagManifest != 0 && d.Err() == nil {
-		// wire.md: a receiver "MUST reject ... a payload that ends inside a
-		// field ... including a data with flag 16 and no manifest byte".
-		if d.Remaining() == 0 {
-			d.Fail(fmt.Errorf("%w: manifest flag without a manifest at offset %d", compact.ErrTruncated, d.Offset()))
+		// wire.md: a receiver "MUST reject ... a data whose manifest does not
+		// decode (merkle.md)". ReadManifest reads one manifest and leaves
+		// what follows, as JS's manifest.decode does; its bytes are kept raw.
+		at := d.Offset()
+		if merkle.ReadManifest(d) == nil || d.Err() != nil {
+			return nil, &DecodeError{Message: "data", Err: fmt.Errorf("%w: %w", ErrManifest, d.Err())}
 		}
-		m.Manifest = d.Raw()
+		m.Manifest = p[at:d.Offset():d.Offset()]
 	}
 	if err := done("data", d); err != nil {
 		return nil, err

@@ -13,8 +13,10 @@
 // [ErrMalformed] and the compact-encoding class (compact.ErrTruncated,
 // compact.ErrRange, compact.ErrTooBig); on error the message is nil.
 //
-// The manifest a [Data] message may end with stays raw bytes here: its
-// decoding belongs to package v11/merkle (spec/v11/merkle.md).
+// The manifest a [Data] message may end with is read and checked with
+// package v11/merkle (merkle.ReadManifest, as JS reads it inside the
+// message) and kept as its raw bytes; merkle.DecodeManifest gives its
+// fields.
 //
 // The channel handshake ([Handshake], [Capability], [VerifyCapability])
 // proves that both ends of a Noise session know the core's key.
@@ -74,11 +76,15 @@ func Encode(m Message) []byte { return m.Append(nil) }
 
 // Errors, one per failure class. A decoding error wraps ErrMalformed and
 // the compact class that says why (compact.ErrTruncated, compact.ErrRange,
-// compact.ErrTooBig).
+// compact.ErrTooBig), or ErrManifest and the merkle class.
 var (
 	// ErrMalformed: the payload is not a valid encoding of the message (the
 	// JS decoder throws on it).
 	ErrMalformed = errors.New("wire: malformed message")
+	// ErrManifest: a data message's manifest does not decode; the error also
+	// wraps the class v11/merkle gives (merkle.ErrUnknownVersion,
+	// compact.ErrTruncated, ...).
+	ErrManifest = errors.New("wire: bad manifest in data")
 	// ErrUnknownType: a type id with no message (10 and above).
 	ErrUnknownType = errors.New("wire: unknown message type")
 	// ErrInvalidCapability: a remote's channel capability does not match

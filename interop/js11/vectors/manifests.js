@@ -207,6 +207,7 @@ function decodeCases () {
   tests.push(decodeCase('signer count 0x100001 (fe 01 00 10 00)', raw(1, 0, 0, 1, 'fe01001000', sA)))
   tests.push(decodeCase('signer count 0x100000 with one signer present', raw(1, 0, 0, 1, 'fe00001000', sA)))
   tests.push(decodeCase('signer count 2 with one signer present', raw(1, 0, 0, 1, 2, sA)))
+  tests.push(decodeCase('signer count 3, signer 0 of type 1, nothing more (the type is read first)', raw(1, 0, 0, 1, 3, signerBytes(A, 1))))
   tests.push(decodeCase('linked count 0x100001', raw(2, 4, 0, 1, 1, sA, 'fe01001000')))
   tests.push(decodeCase('linked present and empty (flag set, count 0)', raw(2, 4, 0, 1, 1, sA, 0)))
   tests.push(decodeCase('userData claims 2^40 bytes', raw(2, 8, 0, 1, 1, sA, 'ff', u64(2 ** 40))))

@@ -299,7 +299,8 @@ func (m *Mux) onOpen(msg *message) error {
 		return nil
 	}
 	remoteID := msg.ref
-	// The remote MUST NOT open channel id 0.
+	// The remote MUST NOT open channel id 0. (JS means to reject it, but
+	// encoding that reject throws and destroys the stream.)
 	if remoteID == 0 {
 		m.unlock()
 		return fmt.Errorf("%w: channel id 0", ErrInvalidOpen)
@@ -420,10 +421,11 @@ func (m *Mux) onReject(localID uint64) error {
 	return fmt.Errorf("%w: local channel id %d is not waiting for an open", ErrInvalidReject, localID)
 }
 
-// onClose handles a remote close of the remote channel remoteID. A close
-// for channel 0 or a channel that is not open is ignored.
+// onClose handles a remote close of the remote channel remoteID.
 func (m *Mux) onClose(remoteID uint64) {
 	m.mu.Lock()
+	// A close for channel 0 or for a remote id that is not open MUST be
+	// ignored.
 	if m.ended || remoteID == 0 || remoteID > uint64(len(m.remote)) || m.remote[remoteID-1] == nil {
 		m.unlock()
 		return
@@ -434,10 +436,11 @@ func (m *Mux) onClose(remoteID uint64) {
 	c.closed(true)
 }
 
-// onMessage delivers a channel message. A message for a channel that is
-// not open, or of a type beyond the channel's table, is ignored.
+// onMessage delivers a channel message.
 func (m *Mux) onMessage(msg *message) error {
 	m.mu.Lock()
+	// A message for a channel id that is not open, or of a type beyond the
+	// channel's table, MUST be ignored.
 	if m.ended || msg.channel > uint64(len(m.remote)) || m.remote[msg.channel-1] == nil {
 		m.unlock()
 		return nil

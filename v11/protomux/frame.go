@@ -91,6 +91,7 @@ func parseBatch(d *compact.Decoder, lim limits, msgs []message) ([]message, erro
 			return msgs, fmt.Errorf("%w: batch: entry length: %w", ErrBadFrame, err)
 		}
 		// An entry's length MUST NOT exceed the bytes left in the frame.
+		// (Stricter than JS, which cuts the entry to the bytes there are.)
 		if n > uint64(d.Remaining()) {
 			return msgs, fmt.Errorf("%w: batch entry of %d bytes, %d left", ErrBadFrame, n, d.Remaining())
 		}
@@ -99,7 +100,8 @@ func parseBatch(d *compact.Decoder, lim limits, msgs []message) ([]message, erro
 		if err := entry.Err(); err != nil {
 			return msgs, fmt.Errorf("%w: batch entry type: %w", ErrBadFrame, err)
 		}
-		// A batch entry on channel 0 MUST NOT be a batch.
+		// A batch entry on channel 0 MUST NOT be a batch. (Stricter than
+		// JS, which processes it; no JS peer sends one.)
 		if channel == 0 && typ == typeBatch {
 			return msgs, fmt.Errorf("%w: a batch inside a batch", ErrBadFrame)
 		}

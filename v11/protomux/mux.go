@@ -458,6 +458,8 @@ func (m *Mux) Run(ctx context.Context) error {
 			}
 			break
 		}
+		// A receiver MUST decode a batch whole, checking every entry,
+		// before it acts on any message in it.
 		msgs, err = parseFrame(frame, m.lim, msgs[:0])
 		if err == nil {
 			err = m.dispatch(msgs)

@@ -318,7 +318,7 @@ function groups () {
 
 writeFile(outDir(), 'compact', {
   concept: 'compact-encoding primitives',
-  source: source('compact-encoding'),
+  source: source('compact-encoding', ['b4a']),
   notes: {
     NonMinimal: 'A uint (a value, a length or a count) is written in a longer form than the encoder would use; decoders accept it, and re-encoding the value gives the shorter form.',
     TrailingBytes: 'Bytes follow the value; a decoder reads only the value (consumed is less than the input length) and leaves the rest to the caller.',

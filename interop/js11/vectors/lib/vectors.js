@@ -21,8 +21,15 @@ const sodium = require('sodium-universal')
 
 // version returns the installed version of an npm package, read from its
 // package.json so that the vector files name exactly what produced them.
+// The file is read from disk (node_modules/PKG/package.json, looked up the
+// way require looks up PKG) because some packages, b4a among them, do not
+// export their package.json.
 function version (pkg) {
-  return require(pkg + '/package.json').version
+  for (const dir of require.resolve.paths(pkg)) {
+    const file = path.join(dir, pkg, 'package.json')
+    if (fs.existsSync(file)) return JSON.parse(fs.readFileSync(file, 'utf8')).version
+  }
+  throw new Error('vectors.js: cannot find the package.json of ' + pkg)
 }
 
 // source builds the `source` object: the main module and every other module

@@ -20,7 +20,9 @@
 // OnOpen and OnMessage callbacks and the pair handlers, one at a time, in
 // the order the frames arrived. OnClose runs on the reader for a close,
 // reject or end that arrives from the remote, and on the goroutine that
-// called [Channel.Close] or ended the mux otherwise.
+// called [Channel.Close] or ended the mux otherwise; so a Close on another
+// goroutine may overlap the reader's delivery of one last message to the
+// channel.
 //
 // Sending never waits for the network: [Channel.Send], [Channel.Open],
 // [Channel.Close], [Mux.Cork] and [Mux.Uncork] queue what they write and a

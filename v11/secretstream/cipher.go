@@ -125,9 +125,10 @@ var zeros [16]byte
 // macTail writes to m what follows the ciphertext in the MAC input (spec
 // "The MAC"): zeros(len(c) mod 16) ‖ u64le(0) ‖ u64le(64 + len(c)).
 func macTail(m *poly1305.MAC, clen int) {
-	// Compatibility: libsodium pads with (0x10 − 64 + len(c)) & 0xf zero
-	// bytes, which is len(c) mod 16, not the (16 − len(c) mod 16) mod 16 of
-	// RFC 8439. Both ends of every stream do the same, so it must stay.
+	// "An implementation MUST pad with n mod 16 zero bytes." (spec "The
+	// padding quirk"). Compatibility: libsodium pads with
+	// (0x10 − 64 + len(c)) & 0xf zero bytes, which is len(c) mod 16, not the
+	// (16 − len(c) mod 16) mod 16 of RFC 8439; every stream depends on it.
 	m.Write(zeros[:clen%16])
 	var lens [16]byte
 	binary.LittleEndian.PutUint64(lens[0:8], 0) // no additional data
@@ -174,8 +175,8 @@ func NewPush(key *[KeySize]byte, header *[HeaderSize]byte) *Push {
 // exactly the output's c, that is dst[len(dst)+1:][:len(plaintext)]; any other
 // overlap of plaintext and the output panics.
 func (p *Push) Seal(dst, plaintext []byte, tag byte) []byte {
-	// Spec: a plaintext MUST be at most MaxPlaintextSize bytes, so that the
-	// message fits one frame.
+	// "A plaintext MUST be at most MaxPlaintextSize bytes, so that the
+	// message fits one frame." (spec "Sizes and limits")
 	if len(plaintext) > MaxPlaintextSize {
 		panic("secretstream: Push.Seal: plaintext larger than MaxPlaintextSize")
 	}
@@ -239,11 +240,13 @@ func NewPull(key *[KeySize]byte, header *[HeaderSize]byte) *Pull {
 // in place, dst must be exactly message[1:1]; any other overlap of message
 // and the output panics.
 func (p *Pull) Open(dst, message []byte) (plaintext []byte, tag byte, err error) {
-	// Spec: a receiver MUST reject a message shorter than ABytes.
+	// "A receiver MUST reject a message shorter than ABYTES" (spec "Sizes
+	// and limits"; "Opening a message" step 1).
 	if len(message) < ABytes {
 		return nil, 0, fmt.Errorf("%w: %d bytes", ErrShortMessage, len(message))
 	}
-	// Spec: a message MUST fit one frame (at most MaxMessageSize bytes).
+	// "A message longer than MaxMessageSize cannot arrive in a frame, and a
+	// receiver that is handed one MUST reject it."
 	if len(message) > MaxMessageSize {
 		return nil, 0, fmt.Errorf("%w: %d bytes, at most %d", ErrMessageTooLarge, len(message), MaxMessageSize)
 	}
@@ -264,8 +267,10 @@ func (p *Pull) Open(dst, message []byte) (plaintext []byte, tag byte, err error)
 	macTail(m, n)
 	var mac [16]byte
 	m.Sum(mac[:0])
-	// Spec: a receiver MUST reject a message whose MAC does not match, and
-	// MUST leave its state as it was.
+	// "The receiver MUST reject M when mac ≠ mac' (error class
+	// authentication), comparing in constant time, and MUST leave its state
+	// unchanged; it MUST NOT release any of the plaintext." (spec "Opening a
+	// message" step 4; nothing has been written to dst yet.)
 	if subtle.ConstantTimeCompare(mac[:], message[1+n:]) != 1 {
 		return nil, 0, fmt.Errorf("%w (%d-byte message)", ErrAuthentication, len(message))
 	}

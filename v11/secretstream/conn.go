@@ -127,8 +127,10 @@ func Handshake(ctx context.Context, c net.Conn, cfg Config) (conn *Conn, err err
 
 	tr := &timeoutReader{c: c, timeout: cfg.ReadTimeout}
 	conn = &Conn{
-		nc:        c,
-		r:         tr,
+		nc: c,
+		r:  tr,
+		// Spec: a responder MUST keep the bytes that follow message 3 in
+		// the same read. They stay in br until ReadMessage reads them.
 		br:        bufio.NewReaderSize(tr, 64<<10),
 		initiator: cfg.Initiator,
 		publicKey: static.Public().(ed25519.PublicKey),
@@ -353,8 +355,8 @@ func (c *Conn) ReadMessage() ([]byte, error) {
 			}
 			return nil, c.failRead(err)
 		}
-		// A message shorter than ABytes ends the stream (JS: "Invalid
-		// message received"); checked on the length, before the body.
+		// Spec: a receiver MUST end the stream on a frame shorter than 17
+		// bytes (JS: "Invalid message received"). Checked on the length.
 		if n < ABytes {
 			return nil, c.failRead(fmt.Errorf("%w: a %d-byte frame", ErrShortMessage, n))
 		}
@@ -367,7 +369,8 @@ func (c *Conn) ReadMessage() ([]byte, error) {
 		if err != nil {
 			return nil, c.failRead(unexpected(err))
 		}
-		// A message whose MAC does not verify ends the stream.
+		// Spec: a receiver MUST end the stream ... on a message whose MAC
+		// does not verify.
 		plain, _, err := c.pull.Open(body[1:1], body)
 		if err != nil {
 			return nil, c.failRead(err)
@@ -393,8 +396,9 @@ func (c *Conn) readSetup() error {
 	if err != nil {
 		return unexpected(err)
 	}
-	// The setup frame MUST be exactly 56 bytes; anything else ends the
-	// stream (JS: "Invalid header message received").
+	// Spec: the receiver MUST refuse a setup frame whose body is not
+	// exactly 56 bytes, and end the stream (JS: "Invalid header message
+	// received"). Checked on the length, before the body is read.
 	if n != SetupSize {
 		return fmt.Errorf("%w: %d bytes, want %d", ErrBadSetup, n, SetupSize)
 	}
@@ -402,8 +406,9 @@ func (c *Conn) readSetup() error {
 	if err != nil {
 		return unexpected(err)
 	}
-	// The stream id MUST be the one the remote's role gives: StreamID(h,
-	// !isInitiator) (JS: "Invalid header received").
+	// Spec: the receiver MUST check that the stream id equals
+	// streamId(h, remote's role) — the role of the sender, not its own —
+	// and end the stream otherwise (JS: "Invalid header received").
 	want := StreamID(c.hash[:], !c.initiator)
 	if subtle.ConstantTimeCompare(b[:StreamIDSize], want[:]) != 1 {
 		return fmt.Errorf("%w: stream id %x, want %x", ErrBadSetup, b[:StreamIDSize], want)
@@ -430,7 +435,9 @@ func (c *Conn) failRead(err error) error {
 // took longer than WriteTimeout, a broken connection) ends the stream: the
 // connection is closed and later writes return the same error.
 func (c *Conn) WriteMessage(p []byte) error {
-	// A message MUST fit one frame: len(p) + 17 ≤ 2^24 − 1.
+	// Spec: a plaintext MUST be at most 2^24 − 1 − 17 = 16777198 bytes
+	// (JS: "Message is too large for an atomic write"), refused before
+	// anything changes.
 	if len(p) > MaxPlaintextSize {
 		return fmt.Errorf("%w: a %d-byte message, at most %d", ErrFrameTooLarge, len(p), MaxPlaintextSize)
 	}

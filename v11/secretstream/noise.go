@@ -108,6 +108,8 @@ func DH(priv ed25519.PrivateKey, remotePublicKey []byte) ([]byte, error) {
 	if len(priv) != ed25519.PrivateKeySize {
 		return nil, fmt.Errorf("secretstream: DH with a %d-byte private key", len(priv))
 	}
+	// Spec: a DH MUST refuse the remote public key, and the handshake then
+	// fails, exactly where libsodium refuses it.
 	p, err := checkPublicKey(remotePublicKey)
 	if err != nil {
 		return nil, err
@@ -120,7 +122,7 @@ func DH(priv ed25519.PrivateKey, remotePublicKey []byte) ([]byte, error) {
 		panic("secretstream: DH: " + err.Error()) // 32 bytes are always accepted
 	}
 	q := new(edwards25519.Point).ScalarMult(s, p)
-	// The result MUST NOT be the identity. (Unreachable with a clamped
+	// Spec: the result MUST NOT be the identity. (Unreachable with a clamped
 	// scalar and a point of order l; libsodium checks it, and so do we.)
 	if q.Equal(edwards25519.NewIdentityPoint()) == 1 {
 		return nil, fmt.Errorf("%w: the DH result is the identity", ErrBadPublicKey)
@@ -134,22 +136,25 @@ func checkPublicKey(b []byte) (*edwards25519.Point, error) {
 	if len(b) != PublicKeySize {
 		return nil, fmt.Errorf("%w: %d bytes", ErrBadPublicKey, len(b))
 	}
-	// The encoding of y MUST be canonical: y < p = 2^255 − 19.
+	// Spec: the encoding of y MUST be canonical: y < p = 2^255 − 19 (the
+	// sign bit is not part of y).
 	if !canonicalY(b) {
 		return nil, fmt.Errorf("%w: non-canonical encoding %x", ErrBadPublicKey, b)
 	}
 	p, err := new(edwards25519.Point).SetBytes(b)
-	// The point MUST be on the curve.
+	// Spec: the point MUST be on the curve. (libsodium checks the small
+	// order on the encoding first; no point refused here is of small order,
+	// so the order of the two checks does not change a verdict.)
 	if err != nil {
 		return nil, fmt.Errorf("%w: not on the curve: %x", ErrBadPublicKey, b)
 	}
-	// The point MUST NOT be of small order (order 1, 2, 4 or 8). This also
+	// Spec: the point MUST NOT be of small order (order 1, 2, 4 or 8). This also
 	// refuses the two encodings with x = 0 and the sign bit set, the only
 	// other non-canonical ones, as libsodium's small-order list does.
 	if new(edwards25519.Point).MultByCofactor(p).Equal(edwards25519.NewIdentityPoint()) == 1 {
 		return nil, fmt.Errorf("%w: small order: %x", ErrBadPublicKey, b)
 	}
-	// The point MUST be in the prime-order subgroup: [l]P = O, tested as
+	// Spec: the point MUST be in the prime-order subgroup: [l]P = O, tested as
 	// [l−1]P = −P.
 	if new(edwards25519.Point).ScalarMult(lMinusOne, p).Equal(new(edwards25519.Point).Negate(p)) != 1 {
 		return nil, fmt.Errorf("%w: not in the prime-order subgroup: %x", ErrBadPublicKey, b)
@@ -237,6 +242,7 @@ func newHandshakeState(initiator bool, static ed25519.PrivateKey, random io.Read
 
 // write returns this side's next handshake message (with an empty payload).
 func (h *handshakeState) write() ([]byte, error) {
+	// Spec: a sender MUST send empty payloads.
 	msg, cs1, cs2, err := h.hs.WriteMessage(nil, nil)
 	if err != nil {
 		return nil, fmt.Errorf("%w: write message %d: %w", ErrHandshake, h.hs.MessageIndex()+1, err)
@@ -246,7 +252,8 @@ func (h *handshakeState) write() ([]byte, error) {
 }
 
 // read processes the remote's next handshake message. Its payload, if any,
-// is ignored (JS ignores it too), though it is part of the handshake hash.
+// is ignored (JS ignores it too), though it is part of the handshake hash:
+// in message 1 a receiver MUST accept it.
 func (h *handshakeState) read(msg []byte) error {
 	n := h.hs.MessageIndex() + 1
 	_, cs1, cs2, err := h.hs.ReadMessage(nil, msg)

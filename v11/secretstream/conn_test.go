@@ -810,3 +810,45 @@ func TestHandshakeFailures(t *testing.T) {
 		}
 	})
 }
+
+// ExampleHandshake connects two streams over an in-memory pipe, sends a
+// message each way and closes.
+func ExampleHandshake() {
+	a, b := net.Pipe()
+	ctx := context.Background()
+	responder := make(chan *Conn)
+	go func() {
+		c, err := Handshake(ctx, b, Config{})
+		if err != nil {
+			panic(err)
+		}
+		responder <- c
+	}()
+	initiator, err := Handshake(ctx, a, Config{Initiator: true, KeepAlive: DefaultKeepAlive})
+	if err != nil {
+		panic(err)
+	}
+	r := <-responder
+
+	go initiator.WriteMessage([]byte("hello"))
+	m, _ := r.ReadMessage()
+	fmt.Printf("responder read %q\n", m)
+
+	go r.WriteMessage([]byte("hi"))
+	m, _ = initiator.ReadMessage()
+	fmt.Printf("initiator read %q\n", m)
+
+	fmt.Println("same handshake hash:", bytes.Equal(initiator.HandshakeHash(), r.HandshakeHash()))
+	fmt.Println("each sees the other's key:", bytes.Equal(initiator.RemotePublicKey(), r.PublicKey()))
+
+	initiator.Close()
+	_, err = r.ReadMessage()
+	fmt.Println("after Close:", err)
+	r.Close()
+	// Output:
+	// responder read "hello"
+	// initiator read "hi"
+	// same handshake hash: true
+	// each sees the other's key: true
+	// after Close: EOF
+}

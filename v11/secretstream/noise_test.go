@@ -366,3 +366,111 @@ func TestGenerateKeyPair(t *testing.T) {
 		t.Fatal("a 32-byte static key was accepted")
 	}
 }
+
+// FuzzDH: DH either returns a 32-byte point and no error, or nil and an
+// error wrapping ErrBadPublicKey; what it accepts is a canonical encoding
+// of a point in the prime-order subgroup (ℓ·P = O), and DH(a, P) = [s_a]·P
+// agrees with a second key's view: DH(b, DH(a, P)) = DH(a, DH(b, P)).
+// Seeded with every public key of noise.json's DHTest.
+func FuzzDH(f *testing.F) {
+	v, err := vectors.LoadNoise()
+	if err != nil {
+		f.Fatal(err)
+	}
+	n := 0
+	for _, g := range v.DH {
+		for _, c := range g.Tests {
+			f.Add([]byte(c.RemotePublicKey))
+			n++
+		}
+	}
+	if n == 0 {
+		f.Fatal("no seeds")
+	}
+	a := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{1}, 32))
+	b := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{2}, 32))
+	f.Fuzz(func(t *testing.T, pub []byte) {
+		out, err := DH(a, pub)
+		if err != nil {
+			if out != nil || !errors.Is(err, ErrBadPublicKey) {
+				t.Fatalf("DH(%x) = %x, %v", pub, out, err)
+			}
+			return
+		}
+		if len(out) != 32 {
+			t.Fatalf("DH(%x) = %d bytes", pub, len(out))
+		}
+		p, perr := new(edwards25519.Point).SetBytes(pub)
+		if perr != nil || !bytes.Equal(p.Bytes(), pub) {
+			t.Fatalf("DH accepted %x, which is not a canonical point", pub)
+		}
+		ab, err1 := DH(b, out)
+		bp, err2 := DH(b, pub)
+		if err1 != nil || err2 != nil {
+			t.Fatalf("DH of an accepted point's multiple: %v, %v", err1, err2)
+		}
+		ba, err := DH(a, bp)
+		if err != nil || !bytes.Equal(ab, ba) {
+			t.Fatalf("DH(b, DH(a, P)) = %x, DH(a, DH(b, P)) = %x, %v", ab, ba, err)
+		}
+	})
+}
+
+// FuzzHandshakeResponder feeds a responder two arbitrary messages as
+// messages 1 and 3: every failure is ErrHandshake, nothing panics, and when
+// the handshake completes the remote static key is one the DH accepts.
+// Seeded with the responder cases of noise.json's HandshakeSideTest.
+func FuzzHandshakeResponder(f *testing.F) {
+	v, err := vectors.LoadNoise()
+	if err != nil {
+		f.Fatal(err)
+	}
+	n := 0
+	for _, g := range v.Sides {
+		for _, c := range g.Tests {
+			if c.Role != "responder" {
+				continue
+			}
+			m3 := []byte{}
+			if len(c.Received) > 1 {
+				m3 = c.Received[1]
+			}
+			f.Add([]byte(c.StaticSeed), []byte(c.EphemeralSeed), []byte(c.Received[0]), m3)
+			n++
+		}
+	}
+	if n == 0 {
+		f.Fatal("no seeds")
+	}
+	f.Fuzz(func(t *testing.T, static, eph, m1, m3 []byte) {
+		if len(static) != 32 || len(eph) != 32 {
+			return
+		}
+		h, err := newHandshakeState(false, ed25519.NewKeyFromSeed(static), bytes.NewReader(eph))
+		if err != nil {
+			t.Fatal(err)
+		}
+		check := func(err error) bool {
+			if err != nil && !errors.Is(err, ErrHandshake) {
+				t.Fatalf("error %v is not ErrHandshake", err)
+			}
+			return err == nil
+		}
+		if !check(h.read(m1)) {
+			return
+		}
+		if _, err := h.write(); !check(err) {
+			return
+		}
+		if !check(h.read(m3)) {
+			return
+		}
+		if !h.done() {
+			t.Fatal("no error and not done after message 3")
+		}
+		res := h.result()
+		if _, err := checkPublicKey(res.remoteStatic[:]); err != nil {
+			t.Fatalf("handshake completed with remote static key %x: %v", res.remoteStatic, err)
+		}
+	})
+}

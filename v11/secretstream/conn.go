@@ -149,7 +149,7 @@ func Handshake(ctx context.Context, c net.Conn, cfg Config) (conn *Conn, err err
 	stop := context.AfterFunc(ctx, tr.cancel)
 	defer func() {
 		stop()
-		tr.setContext(nil)
+		tr.endContext()
 		if ctx.Err() != nil && err != nil {
 			err = fmt.Errorf("%w: %w (%w)", ErrHandshake, ErrTimeout, ctx.Err())
 		}
@@ -521,15 +521,21 @@ type timeoutReader struct {
 	cancelled bool
 }
 
+// setContext bounds reads and writes by ctx, until endContext.
 func (r *timeoutReader) setContext(ctx context.Context) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.ctx = ctx
-	if ctx == nil && !r.cancelled {
-		// After the handshake: no deadline until the next read or write
-		// sets its own.
-		_ = r.c.SetDeadline(time.Time{})
-	}
+}
+
+// endContext ends the handshake's bound: no deadline until the next read
+// or write sets its own.
+func (r *timeoutReader) endContext() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.ctx = nil
+	r.cancelled = false
+	_ = r.c.SetDeadline(time.Time{})
 }
 
 // cancel interrupts the handshake's reads and writes.

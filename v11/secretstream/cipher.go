@@ -8,12 +8,16 @@ package secretstream
 // the padding of the MAC input all differ.
 
 import (
+	"crypto/cipher"
 	"crypto/subtle"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"runtime"
+	"sync"
 
 	"golang.org/x/crypto/chacha20"
+	"golang.org/x/crypto/chacha20poly1305"
 	"golang.org/x/crypto/poly1305"
 )
 
@@ -151,7 +155,8 @@ func blocks(c *chacha20.Cipher, polyKey *[32]byte, tagBlock *[64]byte) {
 
 // Push is the sending half of a stream (libsodium init_push / push).
 type Push struct {
-	s state
+	s  state
+	ks keyStream
 }
 
 // NewPush starts a stream with key and header. The header must be 24 bytes
@@ -159,7 +164,7 @@ type Push struct {
 // caller reads it from crypto/rand and sends it in the setup frame); tests
 // inject fixed ones.
 func NewPush(key *[KeySize]byte, header *[HeaderSize]byte) *Push {
-	p := new(Push)
+	p := &Push{ks: newKeyStream()}
 	p.s.init(key, header)
 	return p
 }
@@ -172,8 +177,8 @@ func NewPush(key *[KeySize]byte, header *[HeaderSize]byte) *Push {
 // The plaintext must be at most MaxPlaintextSize bytes: Seal panics on a
 // larger one, before it changes any state, as cipher.AEAD.Seal does; use
 // SealChecked to get an error instead. To seal in place, plaintext must be
-// exactly the output's c, that is dst[len(dst)+1:][:len(plaintext)]; any other
-// overlap of plaintext and the output panics.
+// exactly the output's c, that is dst[len(dst)+1:][:len(plaintext)]; it must
+// not overlap the output in any other way.
 func (p *Push) Seal(dst, plaintext []byte, tag byte) []byte {
 	// "A plaintext MUST be at most MaxPlaintextSize bytes, so that the
 	// message fits one frame." (spec "Sizes and limits")
@@ -181,21 +186,26 @@ func (p *Push) Seal(dst, plaintext []byte, tag byte) []byte {
 		panic("secretstream: Push.Seal: plaintext larger than MaxPlaintextSize")
 	}
 	ret, out := sliceForAppend(dst, len(plaintext)+ABytes)
-	c := p.s.stream()
-	var tagBlock [64]byte
-	tagBlock[0] = tag
-	var polyKey [32]byte
-	blocks(&c, &polyKey, &tagBlock)
-	m := poly1305.New(&polyKey)
-	m.Write(tagBlock[:])
-	out[0] = tagBlock[0]
-	ct := out[1 : 1+len(plaintext)]
-	c.XORKeyStream(ct, plaintext)
-	m.Write(ct)
-	macTail(m, len(ct))
+	n := len(plaintext)
 	var mac [16]byte
-	m.Sum(mac[:0])
-	copy(out[1+len(plaintext):], mac[:])
+	if p.ks.fast(n) {
+		p.ks.seal(&p.s, out, plaintext, tag, &mac)
+	} else {
+		c := p.s.stream()
+		var tagBlock [64]byte
+		tagBlock[0] = tag
+		var polyKey [32]byte
+		blocks(&c, &polyKey, &tagBlock)
+		m := poly1305.New(&polyKey)
+		m.Write(tagBlock[:])
+		out[0] = tagBlock[0]
+		ct := out[1 : 1+n]
+		c.XORKeyStream(ct, plaintext)
+		m.Write(ct)
+		macTail(m, n)
+		m.Sum(mac[:0])
+	}
+	copy(out[1+n:], mac[:])
 	p.s.advance(&mac, tag)
 	return ret
 }
@@ -217,13 +227,14 @@ func (p *Push) Rekey() { p.s.rekey() }
 
 // Pull is the receiving half of a stream (libsodium init_pull / pull).
 type Pull struct {
-	s state
+	s  state
+	ks keyStream
 }
 
 // NewPull starts receiving the stream that the sender began with key and
 // header (the 24 bytes it sent in its setup frame).
 func NewPull(key *[KeySize]byte, header *[HeaderSize]byte) *Pull {
-	p := new(Pull)
+	p := &Pull{ks: newKeyStream()}
 	p.s.init(key, header)
 	return p
 }
@@ -237,8 +248,8 @@ func NewPull(key *[KeySize]byte, header *[HeaderSize]byte) *Pull {
 // unchanged and nothing was written to dst, so the message that was
 // expected still opens. Open checks the MAC before it writes or allocates
 // anything; it allocates only when dst lacks room for the plaintext. To open
-// in place, dst must be exactly message[1:1]; any other overlap of message
-// and the output panics.
+// in place, dst must be exactly message[1:1]; message must not overlap the
+// output in any other way.
 func (p *Pull) Open(dst, message []byte) (plaintext []byte, tag byte, err error) {
 	// "A receiver MUST reject a message shorter than ABYTES" (spec "Sizes
 	// and limits"; "Opening a message" step 1).
@@ -275,7 +286,11 @@ func (p *Pull) Open(dst, message []byte) (plaintext []byte, tag byte, err error)
 		return nil, 0, fmt.Errorf("%w (%d-byte message)", ErrAuthentication, len(message))
 	}
 	ret, out := sliceForAppend(dst, n)
-	c.XORKeyStream(out, ct)
+	if p.ks.fast(n) {
+		p.ks.decrypt(&p.s, out, ct)
+	} else {
+		c.XORKeyStream(out, ct)
+	}
 	p.s.advance(&mac, tag)
 	return ret, tag, nil
 }
@@ -283,6 +298,95 @@ func (p *Pull) Open(dst, message []byte) (plaintext []byte, tag byte, err error)
 // Rekey replaces the stream key explicitly, at the point of the stream where
 // the sender called Push.Rekey.
 func (p *Pull) Rekey() { p.s.rekey() }
+
+// keyStream makes the key stream of long messages with the IETF
+// ChaCha20-Poly1305 AEAD of x/crypto where that has assembly (amd64), which
+// is about three times as fast there as package chacha20 (pure Go on amd64).
+// AEAD.Seal(k, nonce, P) returns P ⊕ KS(k, nonce, 1, len(P)) followed by a
+// tag this cipher does not use; with P = the plaintext tag block ‖ m it
+// yields the encrypted tag block and c at once, block counters 1 and 2...,
+// exactly steps 2 and 3 of "Sealing a message". The AEAD's own tag is
+// thrown away: its padding differs (see "The padding quirk"), so the MAC is
+// computed here as on the short path. The price is two copies of the message
+// through a pooled scratch buffer, since the AEAD's output is 63 bytes longer
+// than ours at the front.
+type keyStream struct {
+	min  int         // the shortest plaintext that takes the AEAD path
+	key  [32]byte    // the key aead was made with
+	aead cipher.AEAD // nil until the first long message
+}
+
+// fastKeyStreamMin is the shortest plaintext that takes the AEAD path: from
+// about 64 bytes on it is as fast as package chacha20, from 128 faster
+// (1.4× at 128 bytes, 2× at 1 KiB on the machine of the BENCH note).
+const fastKeyStreamMin = 128
+
+func newKeyStream() keyStream {
+	if runtime.GOARCH != "amd64" {
+		return keyStream{min: -1}
+	}
+	return keyStream{min: fastKeyStreamMin}
+}
+
+// fast reports whether an n-byte plaintext takes the AEAD path.
+func (ks *keyStream) fast(n int) bool { return ks.min >= 0 && n >= ks.min }
+
+// cipher returns the AEAD for key k, made anew after each rekey.
+func (ks *keyStream) cipher(k *[32]byte) cipher.AEAD {
+	if ks.aead == nil || ks.key != *k {
+		a, err := chacha20poly1305.New(k[:])
+		if err != nil {
+			panic("secretstream: keyStream: " + err.Error()) // sizes are fixed by the types
+		}
+		ks.aead, ks.key = a, *k
+	}
+	return ks.aead
+}
+
+// scratchPool holds *[]byte buffers for the AEAD path.
+var scratchPool sync.Pool
+
+func getScratch(n int) *[]byte {
+	if b, ok := scratchPool.Get().(*[]byte); ok && cap(*b) >= n {
+		return b
+	}
+	b := make([]byte, n)
+	return &b
+}
+
+// seal is steps 1 to 5 of "Sealing a message" on the AEAD path: it writes
+// c0 ‖ c to out[:1+len(plaintext)] and the MAC to mac.
+func (ks *keyStream) seal(s *state, out, plaintext []byte, tag byte, mac *[16]byte) {
+	n := len(plaintext)
+	bp := getScratch(64 + n + chacha20poly1305.Overhead)
+	buf := (*bp)[:64+n]
+	clear(buf[:64])
+	buf[0] = tag
+	copy(buf[64:], plaintext)
+	enc := ks.cipher(&s.k).Seal(buf[:0], s.nonce[:], buf, nil)[:64+n] // block ‖ c
+	var polyKey [32]byte
+	c := s.stream()
+	c.XORKeyStream(polyKey[:], polyKey[:])
+	m := poly1305.New(&polyKey)
+	m.Write(enc)
+	macTail(m, n)
+	m.Sum(mac[:0])
+	out[0] = enc[0]
+	copy(out[1:1+n], enc[64:])
+	scratchPool.Put(bp)
+}
+
+// decrypt is step 5 of "Opening a message" on the AEAD path:
+// out = ct ⊕ KS(k, nonce, 2, len(ct)).
+func (ks *keyStream) decrypt(s *state, out, ct []byte) {
+	n := len(ct)
+	bp := getScratch(64 + n + chacha20poly1305.Overhead)
+	buf := (*bp)[:64+n]
+	copy(buf[64:], ct)
+	dec := ks.cipher(&s.k).Seal(buf[:0], s.nonce[:], buf, nil)
+	copy(out, dec[64:64+n])
+	scratchPool.Put(bp)
+}
 
 // sliceForAppend extends in by n bytes, reusing its capacity when it can, and
 // returns the whole slice and the n new bytes.

@@ -37,6 +37,14 @@ func cipherKeys(key, header []byte) (*[KeySize]byte, *[HeaderSize]byte) {
 	return (*[KeySize]byte)(key), (*[HeaderSize]byte)(header)
 }
 
+// cipherPaths are the two ways Seal and Open make the key stream of a
+// message (keyStream.min): package chacha20 for every length, and the AEAD
+// for every length. Tests run both.
+var cipherPaths = []struct {
+	name string
+	min  int
+}{{"chacha20", -1}, {"aead", 0}}
+
 // setCounter writes the counter of a state, as the generator writes bytes
 // 32..35 of libsodium's state for the cases with flag Counter.
 func (s *state) setCounter(c uint32) { binary.LittleEndian.PutUint32(s.nonce[0:4], c) }
@@ -49,34 +57,37 @@ func TestVectorsStreams(t *testing.T) {
 	for _, g := range v.Streams {
 		for _, c := range g.Tests {
 			n++
-			t.Run(c.Name("secretstream.json"), func(t *testing.T) {
-				key, header := cipherKeys(c.Key, c.Header)
-				p, q := NewPush(key, header), NewPull(key, header)
-				if c.Counter != nil {
-					p.s.setCounter(*c.Counter)
-					q.s.setCounter(*c.Counter)
-				} else if c.HasFlag("Counter") {
-					t.Fatal("flag Counter without a counter")
-				}
-				for i, s := range c.Steps {
-					if s.Op == "rekey" {
-						p.Rekey()
-						q.Rekey()
-						continue
+			for _, path := range cipherPaths {
+				t.Run(c.Name("secretstream.json")+" "+path.name, func(t *testing.T) {
+					key, header := cipherKeys(c.Key, c.Header)
+					p, q := NewPush(key, header), NewPull(key, header)
+					p.ks.min, q.ks.min = path.min, path.min
+					if c.Counter != nil {
+						p.s.setCounter(*c.Counter)
+						q.s.setCounter(*c.Counter)
+					} else if c.HasFlag("Counter") {
+						t.Fatal("flag Counter without a counter")
 					}
-					got := p.Seal(nil, s.Plaintext, *s.Tag)
-					if !bytes.Equal(got, s.Message) {
-						t.Fatalf("step %d: Seal(%x, %d) = %x, want %x", i, []byte(s.Plaintext), *s.Tag, got, []byte(s.Message))
+					for i, s := range c.Steps {
+						if s.Op == "rekey" {
+							p.Rekey()
+							q.Rekey()
+							continue
+						}
+						got := p.Seal(nil, s.Plaintext, *s.Tag)
+						if !bytes.Equal(got, s.Message) {
+							t.Fatalf("step %d: Seal(%x, %d) = %x, want %x", i, []byte(s.Plaintext), *s.Tag, got, []byte(s.Message))
+						}
+						pt, tag, err := q.Open(nil, s.Message)
+						if err != nil || !bytes.Equal(pt, s.Plaintext) || tag != *s.Tag {
+							t.Fatalf("step %d: Open(%x) = %x, %d, %v, want %x, %d, nil", i, []byte(s.Message), pt, tag, err, []byte(s.Plaintext), *s.Tag)
+						}
 					}
-					pt, tag, err := q.Open(nil, s.Message)
-					if err != nil || !bytes.Equal(pt, s.Plaintext) || tag != *s.Tag {
-						t.Fatalf("step %d: Open(%x) = %x, %d, %v, want %x, %d, nil", i, []byte(s.Message), pt, tag, err, []byte(s.Plaintext), *s.Tag)
+					if p.s != q.s {
+						t.Errorf("after the stream Push state %x, Pull state %x", p.s, q.s)
 					}
-				}
-				if p.s != q.s {
-					t.Errorf("after the stream Push state %x, Pull state %x", p.s, q.s)
-				}
-			})
+				})
+			}
 		}
 	}
 	if n == 0 {
@@ -94,41 +105,44 @@ func TestVectorsPulls(t *testing.T) {
 	for _, g := range v.Pulls {
 		for _, c := range g.Tests {
 			n++
-			t.Run(c.Name("secretstream.json"), func(t *testing.T) {
-				key, header := cipherKeys(c.Key, c.Header)
-				q := NewPull(key, header)
-				first := ""
-				for i, s := range c.Steps {
-					if s.Op == "rekey" {
-						q.Rekey()
-						continue
-					}
-					before := q.s
-					pt, tag, err := q.Open(nil, s.Message)
-					if s.Error == "" {
-						if err != nil || !bytes.Equal(pt, s.Plaintext) || tag != *s.Tag {
-							t.Fatalf("step %d: Open(%x) = %x, %d, %v, want %x, %d, nil", i, []byte(s.Message), pt, tag, err, []byte(s.Plaintext), *s.Tag)
+			for _, path := range cipherPaths {
+				t.Run(c.Name("secretstream.json")+" "+path.name, func(t *testing.T) {
+					key, header := cipherKeys(c.Key, c.Header)
+					q := NewPull(key, header)
+					q.ks.min = path.min
+					first := ""
+					for i, s := range c.Steps {
+						if s.Op == "rekey" {
+							q.Rekey()
+							continue
 						}
-						continue
+						before := q.s
+						pt, tag, err := q.Open(nil, s.Message)
+						if s.Error == "" {
+							if err != nil || !bytes.Equal(pt, s.Plaintext) || tag != *s.Tag {
+								t.Fatalf("step %d: Open(%x) = %x, %d, %v, want %x, %d, nil", i, []byte(s.Message), pt, tag, err, []byte(s.Plaintext), *s.Tag)
+							}
+							continue
+						}
+						if first == "" {
+							first = s.Error
+						}
+						want := cipherErrorClasses[s.Error]
+						if want == nil {
+							t.Fatalf("step %d: unknown error class %q", i, s.Error)
+						}
+						if !errors.Is(err, want) || pt != nil || tag != 0 {
+							t.Fatalf("step %d: Open(%x) = %x, %d, %v, want nil, 0, %v", i, []byte(s.Message), pt, tag, err, want)
+						}
+						if q.s != before {
+							t.Fatalf("step %d: refused Open changed the state from %x to %x", i, before, q.s)
+						}
 					}
-					if first == "" {
-						first = s.Error
+					if first != c.Error {
+						t.Errorf("first refused pull has class %q, the case says %q", first, c.Error)
 					}
-					want := cipherErrorClasses[s.Error]
-					if want == nil {
-						t.Fatalf("step %d: unknown error class %q", i, s.Error)
-					}
-					if !errors.Is(err, want) || pt != nil || tag != 0 {
-						t.Fatalf("step %d: Open(%x) = %x, %d, %v, want nil, 0, %v", i, []byte(s.Message), pt, tag, err, want)
-					}
-					if q.s != before {
-						t.Fatalf("step %d: refused Open changed the state from %x to %x", i, before, q.s)
-					}
-				}
-				if first != c.Error {
-					t.Errorf("first refused pull has class %q, the case says %q", first, c.Error)
-				}
-			})
+				})
+			}
 		}
 	}
 	if n == 0 {
@@ -210,14 +224,17 @@ func (r *refState) seal(m []byte, tag byte) []byte {
 
 // TestReference compares Push and Pull with the slow reference over random
 // streams: random keys, headers, starting counters (often near the wrap),
-// plaintext lengths, tags and explicit rekeys; and requires every changed
-// message to be refused without a change of state.
+// plaintext lengths, tags and explicit rekeys, each end on either key stream
+// path or switching at 100 bytes; and requires every changed message to be
+// refused without a change of state.
 func TestReference(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		key := (*[KeySize]byte)(rapid.SliceOfN(rapid.Byte(), KeySize, KeySize).Draw(t, "key"))
 		header := (*[HeaderSize]byte)(rapid.SliceOfN(rapid.Byte(), HeaderSize, HeaderSize).Draw(t, "header"))
 		ref := newRefState(key, header)
 		p, q := NewPush(key, header), NewPull(key, header)
+		p.ks.min = rapid.SampledFrom([]int{-1, 0, 100}).Draw(t, "Push path")
+		q.ks.min = rapid.SampledFrom([]int{-1, 0, 100}).Draw(t, "Pull path")
 		if rapid.Bool().Draw(t, "set counter") {
 			c := rapid.OneOf(rapid.Uint32Range(0xfffffff0, 0xffffffff), rapid.Uint32()).Draw(t, "counter")
 			ref.counter = c
@@ -300,17 +317,22 @@ func TestInPlace(t *testing.T) {
 	var key [KeySize]byte
 	var header [HeaderSize]byte
 	m := []byte("a secret stream message that is longer than one block of sixty-four bytes")
-	want := NewPush(&key, &header).Seal(nil, m, TagPush)
-
-	buf := make([]byte, 1+len(m)+ABytes)
-	copy(buf[1:], m)
-	got := NewPush(&key, &header).Seal(buf[:0], buf[1:1+len(m)], TagPush)
-	if !bytes.Equal(got, want) {
-		t.Fatalf("in-place Seal(%x) = %x, want %x", m, got, want)
-	}
-	pt, tag, err := NewPull(&key, &header).Open(got[1:1], got)
-	if err != nil || !bytes.Equal(pt, m) || tag != TagPush {
-		t.Fatalf("in-place Open(%x) = %x, %d, %v, want %x, %d, nil", want, pt, tag, err, m, TagPush)
+	want := newRefState(&key, &header).seal(m, TagPush)
+	for _, path := range cipherPaths {
+		buf := make([]byte, 1+len(m)+ABytes)
+		copy(buf[1:], m)
+		p := NewPush(&key, &header)
+		p.ks.min = path.min
+		got := p.Seal(buf[:0], buf[1:1+len(m)], TagPush)
+		if !bytes.Equal(got, want) {
+			t.Fatalf("%s: in-place Seal(%x) = %x, want %x", path.name, m, got, want)
+		}
+		q := NewPull(&key, &header)
+		q.ks.min = path.min
+		pt, tag, err := q.Open(got[1:1], got)
+		if err != nil || !bytes.Equal(pt, m) || tag != TagPush {
+			t.Fatalf("%s: in-place Open(%x) = %x, %d, %v, want %x, %d, nil", path.name, want, pt, tag, err, m, TagPush)
+		}
 	}
 }
 
@@ -353,23 +375,31 @@ func TestLimits(t *testing.T) {
 	}
 }
 
-// TestAllocations: with room in dst, Seal and Open allocate nothing; a
-// refused message costs a small error, never memory by its length.
+// TestAllocations: with room in dst, Seal and Open allocate nothing (on the
+// AEAD path once the scratch pool holds a buffer); a refused message costs a
+// small error, never memory by its length.
 func TestAllocations(t *testing.T) {
 	var key [KeySize]byte
 	var header [HeaderSize]byte
 	p, q := NewPush(&key, &header), NewPull(&key, &header)
-	m := make([]byte, 4096)
-	msg := make([]byte, 0, len(m)+ABytes)
-	pt := make([]byte, 0, len(m))
-	if n := testing.AllocsPerRun(100, func() {
-		msg = p.Seal(msg[:0], m, TagMessage)
-		var err error
-		if pt, _, err = q.Open(pt[:0], msg); err != nil {
-			t.Fatal(err)
+	for _, path := range cipherPaths {
+		p.ks.min, q.ks.min = path.min, path.min
+		m := make([]byte, 4096)
+		msg := make([]byte, 0, len(m)+ABytes)
+		pt := make([]byte, 0, len(m))
+		if n := testing.AllocsPerRun(100, func() {
+			msg = p.Seal(msg[:0], m, TagMessage)
+			var err error
+			if pt, _, err = q.Open(pt[:0], msg); err != nil {
+				t.Fatal(err)
+			}
+		}); n > 0 && (path.name != "aead" || n > 1) {
+			// On the AEAD path a scratch buffer comes from a sync.Pool, which
+			// may drop one now and then (the race detector makes it drop one
+			// Put in four): one allocation per run is tolerated there; without
+			// -race the figure is 0.
+			t.Errorf("%s: Seal and Open with room in dst: %v allocations per run", path.name, n)
 		}
-	}); n != 0 {
-		t.Errorf("Seal and Open with room in dst: %v allocations, want 0", n)
 	}
 
 	bad := make([]byte, 1<<20)

@@ -11,7 +11,9 @@
 // BLOCKS is the number of blocks the writer appends ("block 0", "block 1",
 // ...). The peer writes one JSON object per line to stdout:
 //
-//   {"event":"ready","port":P,"key":HEX,"discoveryKey":HEX,"length":N}
+//   {"event":"listening","port":P}            (listen) the port to dial
+//   {"event":"core","key":HEX,"discoveryKey":HEX,"length":N}
+//                                             the core, before it connects
 //   {"event":"connection","initiator":BOOL}
 //   {"event":"closed","error":MESSAGE|null}   the connection ended (and why)
 //   {"event":"length","length":N}             a clone's length changed
@@ -61,14 +63,13 @@ async function main () {
     socket.pipe(s).pipe(socket)
   }
 
-  let port = 0
   let server = null
   if (mode === 'listen') {
     server = net.createServer((socket) => replicate(socket, false))
     await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
-    port = server.address().port
   }
-  out({ event: 'ready', port, key: core.key.toString('hex'), discoveryKey: core.discoveryKey.toString('hex'), length: core.length })
+  if (mode === 'listen') out({ event: 'listening', port: server.address().port })
+  out({ event: 'core', key: core.key.toString('hex'), discoveryKey: core.discoveryKey.toString('hex'), length: core.length })
   if (mode === 'dial') {
     const socket = net.connect(Number(kind === 'writer' ? a5 : a4), '127.0.0.1')
     replicate(socket, true)

@@ -28,8 +28,11 @@
 // The transcript lists every frame in the order the pump delivered it, with
 // its direction, its raw bytes, and, for frames after the handshake, the
 // plaintext that the receiving secret-stream decrypted and the protomux
-// messages the receiving protomux decoded from it (channel, type, payload),
-// with the hypercore fields decoded by hypercore's own lib/messages.js.
+// messages the receiving protomux decoded from it (channel, type, payload:
+// everything after the type, so an open's payload starts with its channel
+// id), with the fields decoded by protomux's layout (control messages) or by
+// hypercore's own lib/messages.js (channel messages; a data message's
+// manifest as the hex of its encoding).
 
 const path = require('path')
 const os = require('os')
@@ -120,7 +123,11 @@ function describe (channel, type, payload) {
     return m
   }
   m.name = WIRE[type]
-  m.fields = plain(c.decode(messages.wire[m.name], payload))
+  const decoded = c.decode(messages.wire[m.name], payload)
+  // A data message's manifest is given as its encoding (as in
+  // messages.json), not as the object JS decodes it into.
+  if (m.name === 'data' && decoded.manifest) decoded.manifest = c.encode(messages.manifest, decoded.manifest)
+  m.fields = plain(decoded)
   return m
 }
 

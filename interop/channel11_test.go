@@ -316,3 +316,6 @@ func TestChannel11WithJSClone(t *testing.T) {
 func ed25519Public(seed []byte) [32]byte {
 	return [32]byte(ed25519.NewKeyFromSeed(seed).Public().(ed25519.PublicKey))
 }
+
+// ed25519Key is the Ed25519 key pair of seed.
+func ed25519Key(seed []byte) ed25519.PrivateKey { return ed25519.NewKeyFromSeed(seed) }

@@ -18,6 +18,15 @@
 //   {"event":"closed","error":MESSAGE|null}   the connection ended (and why)
 //   {"event":"length","length":N}             a clone's length changed
 //
+// Commands, one JSON object per line on stdin, run in order:
+//
+//   {"get":I}                 -> {"event":"got","index":I,"value":HEX}
+//   {"download":[S,E]}        -> {"event":"downloaded","start":S,"end":E}
+//   {"update":true}           -> {"event":"updated","length":N}  (waits for a peer)
+//   {"append":[STR,...]}      -> {"event":"appended","length":N} (writer)
+//   {"has":I}                 -> {"event":"has","index":I,"has":BOOL}
+//
+// A failed command prints {"event":"error","command":...,"error":MESSAGE}.
 // It exits when stdin closes. The connection uses the stream Hypercore's
 // replicate() makes (secret-stream with keep-alive, protomux), so the Go side
 // meets exactly what the network meets.
@@ -75,13 +84,46 @@ async function main () {
     replicate(socket, true)
   }
 
-  process.stdin.resume()
+  let queue = Promise.resolve()
+  let pending = ''
+  process.stdin.on('data', (d) => {
+    pending += d
+    let nl
+    while ((nl = pending.indexOf('\n')) >= 0) {
+      const line = pending.slice(0, nl)
+      pending = pending.slice(nl + 1)
+      if (!line.trim()) continue
+      const cmd = JSON.parse(line)
+      queue = queue.then(() => run(core, cmd)).catch((err) => out({ event: 'error', command: cmd, error: err.message }))
+    }
+  })
   process.stdin.on('end', async () => {
+    await queue
     if (server) server.close()
     await core.close()
     fs.rmSync(tmp, { recursive: true, force: true })
     process.exit(0)
   })
+}
+
+async function run (core, cmd) {
+  if (cmd.get !== undefined) {
+    const value = await core.get(cmd.get, { timeout: 30000 })
+    out({ event: 'got', index: cmd.get, value: value.toString('hex') })
+  } else if (cmd.download) {
+    await core.download({ start: cmd.download[0], end: cmd.download[1] }).done()
+    out({ event: 'downloaded', start: cmd.download[0], end: cmd.download[1] })
+  } else if (cmd.update) {
+    await core.update({ wait: true })
+    out({ event: 'updated', length: core.length })
+  } else if (cmd.append) {
+    await core.append(cmd.append.map((x) => Buffer.from(x)))
+    out({ event: 'appended', length: core.length })
+  } else if (cmd.has !== undefined) {
+    out({ event: 'has', index: cmd.has, has: await core.has(cmd.has) })
+  } else {
+    throw new Error('unknown command')
+  }
 }
 
 main().catch((err) => {

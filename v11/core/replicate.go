@@ -1,0 +1,727 @@
+package core
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/hypercore-go/hypercore/v11/protomux"
+	"github.com/hypercore-go/hypercore/v11/secretstream"
+	"github.com/hypercore-go/hypercore/v11/wire"
+)
+
+// Errors of replication (replication.md, "Errors").
+var (
+	// ErrProtocol: the remote sent what the protocol forbids, or data that
+	// does not verify. The connection is ended.
+	ErrProtocol = errors.New("core: protocol error")
+)
+
+// Limits on what one peer can make a core hold (replication.md, "Limits").
+const (
+	// maxInflight is how many requests a core keeps in flight to one peer.
+	maxInflight = 32
+	// maxRemoteWords bounds the words of a peer's announced bitfield kept
+	// per core: 2^20 words, 4 MiB, 2^25 blocks beyond its contiguous range.
+	maxRemoteWords = 1 << 20
+	// wantBatch is the size of the want ranges sent, as JS (2^21 blocks).
+	wantBatch = 1 << 21
+)
+
+// ReplicateOptions configure a connection (replication.md, "Connections").
+type ReplicateOptions struct {
+	// Initiator is true for the side that dialled: it sends the first
+	// Noise message.
+	Initiator bool
+	// KeyPair is this side's Noise identity (nil: a new one per
+	// connection, as JS replicate() does).
+	KeyPair ed25519.PrivateKey
+	// Rand supplies the Noise randomness (nil: crypto/rand).
+	Rand io.Reader
+	// KeepAlive is how long the stream may be idle before an empty
+	// message is sent: 0 means secretstream.DefaultKeepAlive (5 s, as JS),
+	// a negative value none.
+	KeepAlive time.Duration
+	// Timeout ends the connection when nothing arrives for that long: 0
+	// means 4 × the keep-alive (20 s), a negative value never.
+	Timeout time.Duration
+	// WriteTimeout bounds each write (0: 30 s, negative: none).
+	WriteTimeout time.Duration
+}
+
+// Replicate replicates c over conn until the connection ends, ctx ends or
+// c is closed (replication.md). It returns nil for a clean end by either
+// side.
+func (c *Core) Replicate(ctx context.Context, conn net.Conn, opts *ReplicateOptions) error {
+	p := NewProtocol(conn, opts)
+	if err := p.Add(c); err != nil {
+		return err
+	}
+	return p.Run(ctx)
+}
+
+// A Protocol is one connection carrying the channels of many cores.
+type Protocol struct {
+	conn  net.Conn
+	opts  ReplicateOptions
+	mu    sync.Mutex
+	cores []*Core
+	run   bool
+}
+
+// NewProtocol returns a connection that replicates the cores added to it
+// with Add, once Run is called.
+func NewProtocol(conn net.Conn, opts *ReplicateOptions) *Protocol {
+	p := &Protocol{conn: conn}
+	if opts != nil {
+		p.opts = *opts
+	}
+	return p
+}
+
+// Add adds a core to replicate; it must be called before Run.
+func (p *Protocol) Add(c *Core) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.run {
+		return errors.New("core: Protocol.Add after Run")
+	}
+	p.cores = append(p.cores, c)
+	return nil
+}
+
+// Run runs the handshake and the channels until the connection ends.
+func (p *Protocol) Run(ctx context.Context) error {
+	p.mu.Lock()
+	p.run = true
+	cores := append([]*Core(nil), p.cores...)
+	p.mu.Unlock()
+
+	ka := p.opts.KeepAlive
+	if ka == 0 {
+		ka = secretstream.DefaultKeepAlive
+	}
+	if ka < 0 {
+		ka = 0
+	}
+	rt := p.opts.Timeout
+	if rt == 0 && ka > 0 {
+		rt = 4 * ka
+	}
+	if rt < 0 {
+		rt = 0
+	}
+	wt := p.opts.WriteTimeout
+	if wt == 0 {
+		wt = 30 * time.Second
+	}
+	if wt < 0 {
+		wt = 0
+	}
+	s, err := secretstream.Handshake(ctx, p.conn, secretstream.Config{
+		Initiator:    p.opts.Initiator,
+		KeyPair:      p.opts.KeyPair,
+		Rand:         p.opts.Rand,
+		KeepAlive:    ka,
+		ReadTimeout:  rt,
+		WriteTimeout: wt,
+	})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	mux := protomux.New(s, nil)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var peers []*peer
+	for _, c := range cores {
+		pe, err := c.repl.attach(mux, s)
+		if err != nil {
+			mux.Close()
+			return err
+		}
+		peers = append(peers, pe)
+		go func() {
+			select {
+			case <-c.repl.closed:
+				mux.Close()
+			case <-ctx.Done():
+			}
+		}()
+	}
+	err = mux.Run(ctx)
+	for _, pe := range peers {
+		pe.r.detach(pe)
+	}
+	if pe := firstFailure(peers); pe != nil {
+		return pe
+	}
+	return err
+}
+
+// firstFailure returns the first protocol error a peer recorded.
+func firstFailure(peers []*peer) error {
+	for _, pe := range peers {
+		pe.r.core.mu.Lock()
+		err := pe.failure
+		pe.r.core.mu.Unlock()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// A replicator is the replication state of one core: its peers and what
+// it wants.
+type replicator struct {
+	core   *Core // its mu guards everything here
+	peers  []*peer
+	wants  []span // block ranges wanted by Get and Download calls
+	closed chan struct{}
+}
+
+type span struct{ start, end uint64 }
+
+func newReplicator(c *Core) *replicator {
+	return &replicator{core: c, closed: make(chan struct{})}
+}
+
+func (r *replicator) close() {
+	select {
+	case <-r.closed:
+	default:
+		close(r.closed)
+	}
+}
+
+// A peer is one remote's channel for one core.
+type peer struct {
+	r  *replicator
+	ch *protomux.Channel
+	s  *secretstream.Conn
+
+	opened            bool // the remote's open arrived
+	remoteFork        uint64
+	remoteLength      uint64
+	remoteCanUpgrade  bool
+	remoteUploading   bool
+	remoteDownloading bool
+	remoteHasManifest bool
+	remoteSynced      bool
+	lengthAcked       uint64 // the remote acknowledged this length of ours
+	sentAck           uint64 // the remote length our last sync acknowledged
+
+	remoteContig uint64            // blocks [0, remoteContig) announced
+	remoteBits   map[uint64]uint32 // word k: blocks 32k..32k+31 announced, beyond remoteContig
+
+	nextID    uint64
+	inflight  map[uint64]*request
+	upgrading bool                // an upgrade request is in flight
+	refused   map[uint64]struct{} // blocks the remote answered noData for
+
+	lastExtension string // for extension messages named ""
+	failure       error
+}
+
+// A request is one request in flight to a peer.
+type request struct {
+	id      uint64
+	block   *uint64 // the block asked for, if any
+	upgrade bool
+}
+
+// attach opens the core's channel on mux.
+func (r *replicator) attach(mux *protomux.Mux, s *secretstream.Conn) (*peer, error) {
+	c := r.core
+	pe := &peer{r: r, s: s, inflight: map[uint64]*request{}, refused: map[uint64]struct{}{}, remoteBits: map[uint64]uint32{}}
+	dk := c.dkey
+	pe.ch = mux.CreateChannel(protomux.ChannelOptions{
+		Protocol:  wire.Protocol,
+		ID:        dk[:],
+		Aliases:   []string{wire.ProtocolAlias},
+		Messages:  wire.NumTypes,
+		OnOpen:    pe.onOpen,
+		OnMessage: pe.onMessage,
+		OnClose:   func(*protomux.Channel, bool) { r.detach(pe) },
+	})
+	hs := wire.Handshake{Seeks: false, Capability: wire.Capability(s.HandshakeHash(), s.IsInitiator(), c.key)}
+	if err := pe.ch.Open(hs.Append(nil)); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	r.peers = append(r.peers, pe)
+	c.mu.Unlock()
+	return pe, nil
+}
+
+// detach forgets a peer; its requests in flight go to other peers.
+func (r *replicator) detach(pe *peer) {
+	c := r.core
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, x := range r.peers {
+		if x == pe {
+			r.peers = append(r.peers[:i], r.peers[i+1:]...)
+			pe.inflight = map[uint64]*request{}
+			pe.upgrading = false
+			r.update()
+			return
+		}
+	}
+}
+
+// fail records a protocol error and ends the connection.
+func (pe *peer) fail(err error) error {
+	if pe.failure == nil {
+		pe.failure = fmt.Errorf("%w: %w", ErrProtocol, err)
+	}
+	return pe.failure
+}
+
+func (pe *peer) send(m wire.Message) {
+	_ = pe.ch.Send(int(m.Type()), wire.Encode(m))
+}
+
+// onOpen checks the remote's capability (wire.md, "Capability") and
+// announces this core: sync, and a range of the blocks it holds.
+func (pe *peer) onOpen(_ *protomux.Channel, p []byte) error {
+	hs, err := wire.DecodeHandshake(p)
+	if err != nil {
+		return pe.failLocked(err)
+	}
+	c := pe.r.core
+	// A receiver MUST end the connection when the capability is not the
+	// one the remote's role gives.
+	if err := wire.VerifyCapability(pe.s.HandshakeHash(), pe.s.IsInitiator(), c.key, hs.Capability); err != nil {
+		return pe.failLocked(err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	pe.opened = true
+	mux := pe.ch.Mux()
+	mux.Cork()
+	pe.sendSync()
+	if n := c.contiguous(); n > 0 {
+		pe.send(&wire.Range{Start: 0, Length: n})
+	}
+	mux.Uncork()
+	return nil
+}
+
+func (pe *peer) failLocked(err error) error {
+	c := pe.r.core
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return pe.fail(err)
+}
+
+// sendSync sends this core's state (replication.md, "sync"). c.mu held.
+func (pe *peer) sendSync() {
+	c := pe.r.core
+	ack := uint64(0)
+	if c.tree.Fork == pe.remoteFork {
+		ack = pe.remoteLength
+	}
+	pe.sentAck = ack
+	pe.send(&wire.Sync{
+		Fork:         c.tree.Fork,
+		Length:       c.tree.Length,
+		RemoteLength: ack,
+		CanUpgrade:   pe.canUpgrade(),
+		Uploading:    true,
+		Downloading:  true,
+		HasManifest:  c.manifest != nil && !c.compat,
+	})
+}
+
+// canUpgrade reports whether this core can prove an upgrade from the
+// remote's length to its own: same fork, and the roots of the remote's
+// length are stored here. c.mu held.
+func (pe *peer) canUpgrade() bool {
+	c := pe.r.core
+	if !pe.remoteSynced || pe.remoteFork != c.tree.Fork {
+		return false
+	}
+	if pe.remoteLength == 0 {
+		return true
+	}
+	if pe.remoteLength >= c.tree.Length {
+		return false
+	}
+	return c.hasRootsOf(pe.remoteLength)
+}
+
+// onMessage dispatches one hypercore message.
+func (pe *peer) onMessage(_ *protomux.Channel, typ int, p []byte) error {
+	m, err := wire.Decode(wire.Type(typ), p)
+	if err != nil {
+		return pe.failLocked(err)
+	}
+	c := pe.r.core
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return ErrClosed
+	}
+	switch m := m.(type) {
+	case *wire.Sync:
+		pe.onSync(m)
+	case *wire.Request:
+		pe.onRequest(m)
+	case *wire.Cancel:
+		// Requests are answered at once, so there is nothing in a queue to
+		// cancel.
+	case *wire.Data:
+		if err := pe.onData(m); err != nil {
+			return pe.fail(err)
+		}
+	case *wire.NoData:
+		pe.onNoData(m)
+	case *wire.Want:
+		pe.onWant(m.Start, m.Length, m.Any)
+	case *wire.Unwant:
+	case *wire.Bitfield:
+		pe.onBitfield(m)
+	case *wire.Range:
+		pe.onRange(m)
+	case *wire.Extension:
+		if m.Name != "" {
+			pe.lastExtension = m.Name
+		}
+	}
+	return nil
+}
+
+// onSync records the remote's state; when it has a longer log of our fork
+// (or we have none yet), we ask for the upgrade at once (eager upgrade, as
+// JS clones do).
+func (pe *peer) onSync(m *wire.Sync) {
+	c := pe.r.core
+	lengthChanged := !pe.remoteSynced || m.Length != pe.remoteLength || m.Fork != pe.remoteFork
+	pe.remoteSynced = true
+	pe.remoteFork, pe.remoteLength = m.Fork, m.Length
+	pe.remoteCanUpgrade, pe.remoteUploading, pe.remoteDownloading = m.CanUpgrade, m.Uploading, m.Downloading
+	pe.remoteHasManifest = m.HasManifest
+	if m.Fork == c.tree.Fork {
+		pe.lengthAcked = m.RemoteLength
+	} else {
+		pe.lengthAcked = 0
+	}
+	// Acknowledge a new remote length, and tell a remote that is behind
+	// that we can upgrade it.
+	if lengthChanged || (c.tree.Fork == pe.remoteFork && c.tree.Length > pe.lengthAcked) {
+		if lengthChanged || pe.sentAck != pe.remoteLength {
+			pe.sendSync()
+		}
+	}
+	pe.r.update()
+}
+
+// onRequest answers a request with data or noData (replication.md,
+// "Answering requests").
+func (pe *peer) onRequest(m *wire.Request) {
+	c := pe.r.core
+	d, err := c.answer(m)
+	if err != nil {
+		reason := wire.ReasonNotAvailable
+		if errors.Is(err, errInvalidRequest) {
+			reason = wire.ReasonInvalidRequest
+		}
+		pe.send(&wire.NoData{Request: m.ID, Reason: reason})
+		return
+	}
+	pe.send(d)
+}
+
+// onData verifies and stores what the remote sent for one of our requests.
+// Data that does not verify ends the connection and stores nothing.
+func (pe *peer) onData(m *wire.Data) error {
+	c := pe.r.core
+	req, ok := pe.inflight[m.Request]
+	if !ok {
+		// Not ours (an unsolicited push, or for a request that is no
+		// longer in flight): JS ignores it.
+		return nil
+	}
+	delete(pe.inflight, m.Request)
+	if req.upgrade {
+		pe.upgrading = false
+	}
+	if m.Fork != c.tree.Fork && !(m.Upgrade != nil && m.Fork > c.tree.Fork) {
+		pe.r.update()
+		return nil
+	}
+	res, err := c.apply(m)
+	if err != nil {
+		return err
+	}
+	if res.upgraded {
+		// Tell every peer our new length.
+		for _, x := range pe.r.peers {
+			if x.opened {
+				x.sendSync()
+			}
+		}
+	}
+	if res.block != nil {
+		for _, x := range pe.r.peers {
+			if x.opened {
+				x.send(&wire.Range{Start: *res.block, Length: 1})
+			}
+		}
+	}
+	pe.r.update()
+	return nil
+}
+
+func (pe *peer) onNoData(m *wire.NoData) {
+	req, ok := pe.inflight[m.Request]
+	if !ok {
+		return
+	}
+	delete(pe.inflight, m.Request)
+	if req.upgrade {
+		pe.upgrading = false
+	}
+	if req.block != nil {
+		pe.refused[*req.block] = struct{}{}
+	}
+	pe.r.update()
+}
+
+// onWant answers which of [start, start+length) this core holds: a range of
+// the contiguous blocks, and a bitfield of the others (replication.md,
+// "want").
+func (pe *peer) onWant(start, length uint64, any bool) {
+	c := pe.r.core
+	end := start + length
+	if end < start || end > c.tree.Length {
+		end = c.tree.Length
+	}
+	contig := c.contiguous()
+	if contig > 0 && start < contig {
+		pe.send(&wire.Range{Start: 0, Length: contig})
+	}
+	from := max(start, contig) &^ 31
+	if from >= end {
+		return
+	}
+	words := make([]uint32, 0, (end-from+31)/32)
+	nonzero := false
+	for i := from; i < end; i += 32 {
+		var w uint32
+		for j := uint64(0); j < 32 && i+j < end; j++ {
+			if c.st.Has(i + j) {
+				w |= 1 << j
+			}
+		}
+		nonzero = nonzero || w != 0
+		words = append(words, w)
+	}
+	if nonzero {
+		pe.send(&wire.Bitfield{Start: from, Bitfield: words})
+	}
+}
+
+func (pe *peer) onRange(m *wire.Range) {
+	end := m.Start + m.Length
+	if end < m.Start {
+		end = ^uint64(0)
+	}
+	if m.Drop {
+		if m.Start < pe.remoteContig {
+			pe.remoteContig = m.Start
+		}
+		for i := m.Start; i < end && i < m.Start+maxRemoteWords*32; i += 32 {
+			delete(pe.remoteBits, i/32)
+		}
+	} else if m.Start <= pe.remoteContig && end > pe.remoteContig {
+		pe.remoteContig = end
+	} else {
+		for i := m.Start; i < end && i < m.Start+maxRemoteWords*32; i++ {
+			pe.setRemoteBit(i)
+		}
+	}
+	pe.r.update()
+}
+
+func (pe *peer) onBitfield(m *wire.Bitfield) {
+	// A bitfield's start MUST be a multiple of 32; JS ignores others.
+	if m.Start%32 != 0 {
+		return
+	}
+	for k, w := range m.Bitfield {
+		if w == 0 {
+			continue
+		}
+		word := m.Start/32 + uint64(k)
+		if _, ok := pe.remoteBits[word]; !ok && len(pe.remoteBits) >= maxRemoteWords {
+			break
+		}
+		pe.remoteBits[word] |= w
+	}
+	pe.r.update()
+}
+
+func (pe *peer) setRemoteBit(i uint64) {
+	word := i / 32
+	if _, ok := pe.remoteBits[word]; !ok && len(pe.remoteBits) >= maxRemoteWords {
+		return
+	}
+	pe.remoteBits[word] |= 1 << (i % 32)
+}
+
+// remoteHas reports whether the remote announced block i.
+func (pe *peer) remoteHas(i uint64) bool {
+	if i < pe.remoteContig {
+		return true
+	}
+	return pe.remoteBits[i/32]&(1<<(i%32)) != 0
+}
+
+// want records that blocks [start, end) are wanted and asks peers. c.mu held.
+func (r *replicator) want(start, end uint64) {
+	if end <= start {
+		return
+	}
+	r.wants = append(r.wants, span{start, end})
+	// Ask peers that have not announced these blocks what they have.
+	for _, pe := range r.peers {
+		if pe.opened && !pe.remoteHas(start) {
+			ws := start / wantBatch * wantBatch
+			pe.send(&wire.Want{Start: ws, Length: wantBatch})
+		}
+	}
+	r.update()
+}
+
+// unwant forgets one want added by want. c.mu held.
+func (r *replicator) unwant(start, end uint64) {
+	for i, w := range r.wants {
+		if w.start == start && w.end == end {
+			r.wants = append(r.wants[:i], r.wants[i+1:]...)
+			return
+		}
+	}
+}
+
+// upgradeAll asks every peer with a longer log for the upgrade. c.mu held.
+func (r *replicator) upgradeAll() { r.update() }
+
+// update sends the requests that the wants and the peers' states call for
+// (replication.md, "Choosing requests"). c.mu held.
+func (r *replicator) update() {
+	c := r.core
+	// Upgrades: from each peer that has a longer log of our fork (or any
+	// log while we have none), one at a time.
+	for _, pe := range r.peers {
+		if !pe.opened || !pe.remoteSynced || pe.upgrading || len(pe.inflight) >= maxInflight {
+			continue
+		}
+		if pe.remoteLength > c.tree.Length && (pe.remoteFork == c.tree.Fork || c.tree.Length == 0 && c.tree.Fork == 0) {
+			pe.nextID++
+			req := &request{id: pe.nextID, upgrade: true}
+			pe.inflight[req.id] = req
+			pe.upgrading = true
+			pe.send(&wire.Request{
+				ID:       req.id,
+				Fork:     pe.remoteFork,
+				Upgrade:  &wire.UpgradeRequest{Start: c.tree.Length, Length: pe.remoteLength - c.tree.Length},
+				Manifest: c.manifest == nil && !c.compat,
+			})
+		}
+	}
+	if len(r.wants) == 0 || len(r.peers) == 0 {
+		return
+	}
+	inflight := map[uint64]bool{}
+	for _, pe := range r.peers {
+		for _, q := range pe.inflight {
+			if q.block != nil {
+				inflight[*q.block] = true
+			}
+		}
+	}
+	for _, w := range r.wants {
+		end := min(w.end, c.tree.Length)
+		for i := w.start; i < end; i++ {
+			if inflight[i] || c.st.Has(i) {
+				continue
+			}
+			pe := r.pick(i)
+			if pe == nil {
+				if r.allBusy() {
+					return
+				}
+				continue
+			}
+			pe.nextID++
+			idx := i
+			req := &request{id: pe.nextID, block: &idx}
+			pe.inflight[req.id] = req
+			inflight[i] = true
+			pe.send(&wire.Request{
+				ID:    req.id,
+				Fork:  c.tree.Fork,
+				Block: &wire.BlockRequest{Index: i, Nodes: c.missingNodes(2 * i)},
+			})
+		}
+	}
+}
+
+// pick returns the least busy peer that announced block i and can take a
+// request, or nil.
+func (r *replicator) pick(i uint64) *peer {
+	c := r.core
+	var best *peer
+	for _, pe := range r.peers {
+		if !pe.opened || pe.remoteFork != c.tree.Fork || len(pe.inflight) >= maxInflight || !pe.remoteHas(i) {
+			continue
+		}
+		if _, no := pe.refused[i]; no {
+			continue
+		}
+		if best == nil || len(pe.inflight) < len(best.inflight) {
+			best = pe
+		}
+	}
+	return best
+}
+
+func (r *replicator) allBusy() bool {
+	for _, pe := range r.peers {
+		if len(pe.inflight) < maxInflight {
+			return false
+		}
+	}
+	return true
+}
+
+// onAppend tells every peer about new blocks [start, end). c.mu held.
+func (r *replicator) onAppend(start, end uint64) {
+	for _, pe := range r.peers {
+		if !pe.opened {
+			continue
+		}
+		pe.ch.Mux().Cork()
+		pe.send(&wire.Range{Start: start, Length: end - start})
+		pe.sendSync()
+		pe.ch.Mux().Uncork()
+	}
+}
+
+// onTruncate tells every peer the new fork and length. c.mu held.
+func (r *replicator) onTruncate(length uint64) {
+	for _, pe := range r.peers {
+		if !pe.opened {
+			continue
+		}
+		pe.sendSync()
+	}
+}

@@ -52,6 +52,14 @@ type ReplicateOptions struct {
 	Timeout time.Duration
 	// WriteTimeout bounds each write (0: 30 s, negative: none).
 	WriteTimeout time.Duration
+	// RequestTimeout re-issues a request a peer has not answered in that
+	// long to another peer (0: 30 s). The peer is not dropped: JS has no
+	// protocol-level request timeout either.
+	RequestTimeout time.Duration
+	// Trace, when set, sees every hypercore message sent (sent true) and
+	// received on the core's channel, in order, on the goroutine that sends
+	// or receives it; it must not block.
+	Trace func(sent bool, m wire.Message)
 }
 
 // Replicate replicates c over conn until the connection ends, ctx ends or
@@ -140,7 +148,7 @@ func (p *Protocol) Run(ctx context.Context) error {
 	defer cancel()
 	var peers []*peer
 	for _, c := range cores {
-		pe, err := c.repl.attach(mux, s)
+		pe, err := c.repl.attach(mux, s, &p.opts)
 		if err != nil {
 			mux.Close()
 			return err
@@ -184,6 +192,7 @@ type replicator struct {
 	peers  []*peer
 	wants  []span // block ranges wanted by Get and Download calls
 	closed chan struct{}
+	timer  *time.Timer // runs update when a request goes stale
 }
 
 type span struct{ start, end uint64 }
@@ -193,6 +202,12 @@ func newReplicator(c *Core) *replicator {
 }
 
 func (r *replicator) close() {
+	r.core.mu.Lock()
+	if r.timer != nil {
+		r.timer.Stop()
+		r.timer = nil
+	}
+	r.core.mu.Unlock()
 	select {
 	case <-r.closed:
 	default:
@@ -227,6 +242,9 @@ type peer struct {
 
 	lastExtension string // for extension messages named ""
 	failure       error
+
+	trace   func(sent bool, m wire.Message)
+	timeout time.Duration // after which a request in flight is re-issued elsewhere
 }
 
 // A request is one request in flight to a peer.
@@ -234,12 +252,18 @@ type request struct {
 	id      uint64
 	block   *uint64 // the block asked for, if any
 	upgrade bool
+	sent    time.Time
+	stale   bool // past the timeout: its block may be asked of another peer
 }
 
 // attach opens the core's channel on mux.
-func (r *replicator) attach(mux *protomux.Mux, s *secretstream.Conn) (*peer, error) {
+func (r *replicator) attach(mux *protomux.Mux, s *secretstream.Conn, opts *ReplicateOptions) (*peer, error) {
 	c := r.core
-	pe := &peer{r: r, s: s, inflight: map[uint64]*request{}, refused: map[uint64]struct{}{}, remoteBits: map[uint64]uint32{}}
+	pe := &peer{r: r, s: s, inflight: map[uint64]*request{}, refused: map[uint64]struct{}{}, remoteBits: map[uint64]uint32{},
+		trace: opts.Trace, timeout: opts.RequestTimeout}
+	if pe.timeout <= 0 {
+		pe.timeout = 30 * time.Second
+	}
 	dk := c.dkey
 	pe.ch = mux.CreateChannel(protomux.ChannelOptions{
 		Protocol:  wire.Protocol,
@@ -285,6 +309,9 @@ func (pe *peer) fail(err error) error {
 }
 
 func (pe *peer) send(m wire.Message) {
+	if pe.trace != nil {
+		pe.trace(true, m)
+	}
 	_ = pe.ch.Send(int(m.Type()), wire.Encode(m))
 }
 
@@ -363,6 +390,9 @@ func (pe *peer) onMessage(_ *protomux.Channel, typ int, p []byte) error {
 	if err != nil {
 		return pe.failLocked(err)
 	}
+	if pe.trace != nil {
+		pe.trace(false, m)
+	}
 	c := pe.r.core
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -391,9 +421,7 @@ func (pe *peer) onMessage(_ *protomux.Channel, typ int, p []byte) error {
 	case *wire.Range:
 		pe.onRange(m)
 	case *wire.Extension:
-		if m.Name != "" {
-			pe.lastExtension = m.Name
-		}
+		pe.onExtension(m)
 	}
 	return nil
 }
@@ -626,7 +654,7 @@ func (r *replicator) update() {
 		}
 		if pe.remoteLength > c.tree.Length && (pe.remoteFork == c.tree.Fork || c.tree.Length == 0 && c.tree.Fork == 0) {
 			pe.nextID++
-			req := &request{id: pe.nextID, upgrade: true}
+			req := &request{id: pe.nextID, upgrade: true, sent: time.Now()}
 			pe.inflight[req.id] = req
 			pe.upgrading = true
 			pe.send(&wire.Request{
@@ -640,18 +668,35 @@ func (r *replicator) update() {
 	if len(r.wants) == 0 || len(r.peers) == 0 {
 		return
 	}
+	now := time.Now()
 	inflight := map[uint64]bool{}
 	for _, pe := range r.peers {
 		for _, q := range pe.inflight {
-			if q.block != nil {
+			if q.block == nil {
+				continue
+			}
+			// A request unanswered for too long no longer holds its block:
+			// another peer may be asked (the first answer wins).
+			if !q.stale && now.Sub(q.sent) > pe.timeout {
+				q.stale = true
+			}
+			if !q.stale {
 				inflight[*q.block] = true
 			}
 		}
 	}
-	for _, w := range r.wants {
+	for wi := range r.wants {
+		w := &r.wants[wi]
 		end := min(w.end, c.tree.Length)
-		for i := w.start; i < end; i++ {
-			if inflight[i] || c.st.Has(i) {
+		i := w.start
+		for i < end {
+			next, err := c.st.FirstMissing(i)
+			if err != nil || next >= end {
+				break
+			}
+			i = next
+			if inflight[i] {
+				i++
 				continue
 			}
 			pe := r.pick(i)
@@ -659,11 +704,12 @@ func (r *replicator) update() {
 				if r.allBusy() {
 					return
 				}
+				i++
 				continue
 			}
 			pe.nextID++
 			idx := i
-			req := &request{id: pe.nextID, block: &idx}
+			req := &request{id: pe.nextID, block: &idx, sent: now}
 			pe.inflight[req.id] = req
 			inflight[i] = true
 			pe.send(&wire.Request{
@@ -671,8 +717,35 @@ func (r *replicator) update() {
 				Fork:  c.tree.Fork,
 				Block: &wire.BlockRequest{Index: i, Nodes: c.missingNodes(2 * i)},
 			})
+			i++
 		}
 	}
+	r.armTimer()
+}
+
+// armTimer makes sure update runs again when the oldest request in flight
+// goes stale. c.mu held.
+func (r *replicator) armTimer() {
+	var first time.Time
+	var timeout time.Duration
+	for _, pe := range r.peers {
+		for _, q := range pe.inflight {
+			if q.block != nil && !q.stale && (first.IsZero() || q.sent.Before(first)) {
+				first, timeout = q.sent, pe.timeout
+			}
+		}
+	}
+	if first.IsZero() || r.timer != nil {
+		return
+	}
+	r.timer = time.AfterFunc(time.Until(first.Add(timeout))+time.Millisecond, func() {
+		r.core.mu.Lock()
+		defer r.core.mu.Unlock()
+		r.timer = nil
+		if !r.core.closed {
+			r.update()
+		}
+	})
 }
 
 // pick returns the least busy peer that announced block i and can take a
@@ -684,7 +757,7 @@ func (r *replicator) pick(i uint64) *peer {
 		if !pe.opened || pe.remoteFork != c.tree.Fork || len(pe.inflight) >= maxInflight || !pe.remoteHas(i) {
 			continue
 		}
-		if _, no := pe.refused[i]; no {
+		if _, no := pe.refused[i]; no || pe.asked(i) {
 			continue
 		}
 		if best == nil || len(pe.inflight) < len(best.inflight) {
@@ -692,6 +765,16 @@ func (r *replicator) pick(i uint64) *peer {
 		}
 	}
 	return best
+}
+
+// asked reports whether a request for block i is in flight to pe.
+func (pe *peer) asked(i uint64) bool {
+	for _, q := range pe.inflight {
+		if q.block != nil && *q.block == i {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *replicator) allBusy() bool {

@@ -381,10 +381,12 @@ func (c *Core) Truncate(length uint64) error {
 	if length > c.tree.Length {
 		return fmt.Errorf("%w: %d is past the length %d", ErrInvalidLength, length, c.tree.Length)
 	}
+	old := c.tree.Length
 	if err := c.truncateLocked(length); err != nil {
 		return err
 	}
 	c.notifyLocked(length, length)
+	c.repl.dropRange(length, old)
 	c.repl.onTruncate(length)
 	return nil
 }

@@ -193,6 +193,9 @@ type replicator struct {
 	wants  []span // block ranges wanted by Get and Download calls
 	closed chan struct{}
 	timer  *time.Timer // runs update when a request goes stale
+
+	extensions map[string]*Extension // registered extensions by name (extension.go)
+	fork       *forkRequest          // the search for a newer fork (reorg.go)
 }
 
 type span struct{ start, end uint64 }
@@ -240,8 +243,8 @@ type peer struct {
 	upgrading bool                // an upgrade request is in flight
 	refused   map[uint64]struct{} // blocks the remote answered noData for
 
-	lastExtension string // for extension messages named ""
-	failure       error
+	ext     extensionState // extension names both ways, deliveries (extension.go)
+	failure error
 
 	trace   func(sent bool, m wire.Message)
 	timeout time.Duration // after which a request in flight is re-issued elsewhere
@@ -481,7 +484,11 @@ func (pe *peer) onData(m *wire.Data) error {
 	if req.upgrade {
 		pe.upgrading = false
 	}
-	if m.Fork != c.tree.Fork && !(m.Upgrade != nil && m.Fork > c.tree.Fork) {
+	if m.Fork > c.tree.Fork {
+		// A newer fork: following a truncation (reorg.go).
+		return pe.onReorgData(m)
+	}
+	if m.Fork != c.tree.Fork {
 		pe.r.update()
 		return nil
 	}
@@ -646,6 +653,7 @@ func (r *replicator) upgradeAll() { r.update() }
 // (replication.md, "Choosing requests"). c.mu held.
 func (r *replicator) update() {
 	c := r.core
+	r.updateForks()
 	// Upgrades: from each peer that has a longer log of our fork (or any
 	// log while we have none), one at a time.
 	for _, pe := range r.peers {

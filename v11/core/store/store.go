@@ -247,18 +247,18 @@ func (s *Store) drop(r, dataEnd uint64, known bool) error {
 	// Bits: keep the bits below r of the byte that holds bit r, cut the
 	// file after it.
 	keep := int64((r + 7) / 8)
-	if s.bitsSize > keep {
-		if r%8 != 0 {
-			var b [1]byte
-			if _, err := s.bits.ReadAt(b[:], int64(r/8)); err != nil && err != io.EOF {
+	if r%8 != 0 && s.bitsSize > int64(r/8) {
+		var b [1]byte
+		if _, err := s.bits.ReadAt(b[:], int64(r/8)); err != nil && err != io.EOF {
+			return err
+		}
+		if c := b[0] & (1<<(r%8) - 1); c != b[0] {
+			if _, err := s.bits.WriteAt([]byte{c}, int64(r/8)); err != nil {
 				return err
 			}
-			if c := b[0] & (1<<(r%8) - 1); c != b[0] {
-				if _, err := s.bits.WriteAt([]byte{c}, int64(r/8)); err != nil {
-					return err
-				}
-			}
 		}
+	}
+	if s.bitsSize > keep {
 		if err := s.bits.Truncate(keep); err != nil {
 			return err
 		}

@@ -34,8 +34,9 @@ var (
 )
 
 // Limits of extensions. JS has none beyond the transport's frame size
-// (2^24 - 1 bytes less the framing); these keep a sender within it, and a
-// receiver ignores a message whose name is longer than MaxExtensionName.
+// (2^24 - 1 bytes less the framing); these keep a sender well within it.
+// A received name longer than MaxExtensionName matches no extension
+// registered here.
 const (
 	// MaxExtensionName is the longest extension name, in bytes.
 	MaxExtensionName = 1024
@@ -341,12 +342,32 @@ func (pe *peer) attached() bool {
 // it is the one the previous extension message sent here named (JS
 // Peer.extension). c.mu held.
 func (pe *peer) sendExtension(name string, msg []byte) {
+	pe.send(&wire.Extension{Name: wireName(&pe.ext.lastSent, name), Message: msg})
+}
+
+// wireName returns the name an extension message for name carries, given
+// the name of the previous one sent (*last, updated): "" for the same name
+// again (JS Peer.extension). Compatibility note: an extension named "" is
+// ambiguous, as in JS: after a message of another name it reads as that
+// name.
+func wireName(last *string, name string) string {
 	sent := name
-	if name == pe.ext.lastSent {
+	if name == *last {
 		sent = ""
 	}
-	pe.ext.lastSent = name
-	pe.send(&wire.Extension{Name: sent, Message: msg})
+	*last = name
+	return sent
+}
+
+// messageName returns the name of the extension a received message is
+// for, given the name of the previous one received (*last, updated): the
+// message's name, or *last for "" (JS: message.name || lastExtensionRecv).
+func messageName(last *string, name string) string {
+	if name == "" {
+		name = *last
+	}
+	*last = name
+	return name
 }
 
 // onExtension handles an extension message (replication.md, "Extensions"):
@@ -357,16 +378,7 @@ func (pe *peer) sendExtension(name string, msg []byte) {
 // held.
 func (pe *peer) onExtension(m *wire.Extension) {
 	// JS reads the name as a string, invalid UTF-8 replaced.
-	name := compact.ReplaceInvalidUTF8(m.Name)
-	if name == "" {
-		name = pe.ext.lastRecv
-	}
-	if len(name) > MaxExtensionName {
-		// Longer than any name that can be registered here.
-		pe.ext.lastRecv = ""
-		return
-	}
-	pe.ext.lastRecv = name
+	name := messageName(&pe.ext.lastRecv, compact.ReplaceInvalidUTF8(m.Name))
 	e := pe.r.extensions[name]
 	if e == nil || e.h.OnMessage == nil {
 		return

@@ -25,6 +25,10 @@
 //   {"update":true}           -> {"event":"updated","length":N}  (waits for a peer)
 //   {"append":[STR,...]}      -> {"event":"appended","length":N} (writer)
 //   {"has":I}                 -> {"event":"has","index":I,"has":BOOL}
+//   {"stored":[S,E]}          -> {"event":"stored","indices":[I,...]}
+//                                the blocks of [S, E) stored here
+//   {"digest":[S,E]}          -> {"event":"digest","sha256":HEX}
+//                                SHA-256 of blocks S..E-1 concatenated
 //
 // A failed command prints {"event":"error","command":...,"error":MESSAGE}.
 // It exits when stdin closes. The connection uses the stream Hypercore's
@@ -121,6 +125,14 @@ async function run (core, cmd) {
     out({ event: 'appended', length: core.length })
   } else if (cmd.has !== undefined) {
     out({ event: 'has', index: cmd.has, has: await core.has(cmd.has) })
+  } else if (cmd.stored) {
+    const indices = []
+    for (let i = cmd.stored[0]; i < cmd.stored[1]; i++) if (await core.has(i)) indices.push(i)
+    out({ event: 'stored', indices })
+  } else if (cmd.digest) {
+    const h = require('crypto').createHash('sha256')
+    for (let i = cmd.digest[0]; i < cmd.digest[1]; i++) h.update(await core.get(i, { wait: false }))
+    out({ event: 'digest', sha256: h.digest('hex') })
   } else {
     throw new Error('unknown command')
   }

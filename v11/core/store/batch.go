@@ -345,7 +345,9 @@ func (s *Store) prepare(b *Batch) (*plan, error) {
 		p.records = append(p.records, recordWrite{n, off})
 	}
 
-	if b.header != nil {
+	// A header equal to the stored one is not written again (a feed may set
+	// the header on every commit).
+	if b.header != nil && !(s.has && !old.Truncating && sameHeader(&p.newH, old)) {
 		p.headerBody = encodeBody(&p.newH)
 		// MUST: "Commit MUST refuse a header whose body passes
 		// MaxHeaderSize."
@@ -391,6 +393,26 @@ func (s *Store) checkHeader(h *Header) error {
 		return invalid("fork %d below the stored %d", h.Tree.Fork, old.Tree.Fork)
 	}
 	return nil
+}
+
+// sameHeader reports whether two headers would be encoded alike.
+func sameHeader(a, b *Header) bool {
+	return a.Key == b.Key && bytes.Equal(a.Manifest, b.Manifest) && bytes.Equal(a.SecretKey, b.SecretKey) &&
+		a.Compat == b.Compat && a.Tree.Fork == b.Tree.Fork && a.Tree.Length == b.Tree.Length &&
+		equalNodes(a.Tree.Roots, b.Tree.Roots) && bytes.Equal(a.Signature, b.Signature) &&
+		bytes.Equal(a.Extra, b.Extra) && a.Truncating == b.Truncating && a.TruncateTo == b.TruncateTo
+}
+
+func equalNodes(a, b []merkle.Node) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
 }
 
 func findRoot(roots []merkle.Node, i uint64) (merkle.Node, bool) {

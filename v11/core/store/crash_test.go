@@ -311,7 +311,7 @@ func TestCrashDownload(t *testing.T) {
 		s := openAfterCrash(t, dir, round)
 		checkStored(t, s, c, round)
 		h := s.Header()
-		if h.Tree.Length != crashSource || !equalRoots(h.Tree.Roots, src.Roots) {
+		if h.Tree.Length != crashSource || !equalNodes(h.Tree.Roots, src.Roots) {
 			t.Fatalf("round %d: header tree length %d roots %v, want the source's", round, h.Tree.Length, h.Tree.Roots)
 		}
 		held = 0

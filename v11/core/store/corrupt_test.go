@@ -195,7 +195,7 @@ func TestCorruptSlotBody(t *testing.T) {
 			h.Tree.Roots[0].Size = 1 << 53
 			return encodeBody(&h)
 		}(),
-		"length cut":     treeBody[:len(treeBody)-3],
+		"length cut": treeBody[:len(treeBody)-3],
 	}
 	for name, b := range cases {
 		mem := storage.NewMemory()

@@ -1004,13 +1004,17 @@ func (b *treeBatch) appendRoot(n Node, it *flattree.Iterator) error {
 // blockRoot, the top of the block or hash path, stands in for the upgrade
 // node with its index. It reports whether blockRoot was used (and so is
 // covered by the signature).
-func verifyUpgrade(p *TreeProof, blockRoot *Node, b *treeBatch, prologue *Prologue) (bool, error) {
+//
+// It also returns the number of upgrade nodes it did not use, which JS
+// ignores; the callers refuse them after every check JS makes, so that a
+// proof JS refuses is refused for JS's reason.
+func verifyUpgrade(p *TreeProof, blockRoot *Node, b *treeBatch, prologue *Prologue) (used bool, unused int, err error) {
 	u := p.Upgrade
 	if prologue != nil {
 		// MUST: "An upgrade that starts inside the prologue MUST start at 0
 		// and reach at least the prologue's length."
 		if u.Start < prologue.Length && (u.Start != 0 || u.Length < prologue.Length) {
-			return false, fmt.Errorf("%w: upgrade from %d to %d does not satisfy the prologue of %d blocks", ErrInvalidProof, u.Start, u.Start+u.Length, prologue.Length)
+			return false, 0, fmt.Errorf("%w: upgrade from %d to %d does not satisfy the prologue of %d blocks", ErrInvalidProof, u.Start, u.Start+u.Length, prologue.Length)
 		}
 	}
 	q := newNodeQueue(u.Nodes, blockRoot)
@@ -1031,10 +1035,10 @@ func verifyUpgrade(p *TreeProof, blockRoot *Node, b *treeBatch, prologue *Prolog
 				for it.Index() != root {
 					n, err := q.shift(it.Sibling())
 					if err != nil {
-						return false, err
+						return false, 0, err
 					}
 					if err := b.appendRoot(n, it); err != nil {
-						return false, err
+						return false, 0, err
 					}
 				}
 				continue
@@ -1042,24 +1046,20 @@ func verifyUpgrade(p *TreeProof, blockRoot *Node, b *treeBatch, prologue *Prolog
 		}
 		n, err := q.shift(it.Index())
 		if err != nil {
-			return false, err
+			return false, 0, err
 		}
 		if err := b.appendRoot(n, it); err != nil {
-			return false, err
+			return false, 0, err
 		}
-	}
-	// Stricter than JS, which ignores upgrade nodes it did not use.
-	if q.i < len(q.nodes) {
-		return false, fmt.Errorf("%w: %d unused upgrade nodes", ErrInvalidProof, len(q.nodes)-q.i)
 	}
 	if prologue != nil && b.length == prologue.Length && TreeHash(b.roots) != prologue.Hash {
 		// MUST: "A tree of prologue.length blocks MUST have the prologue's
 		// hash."
-		return false, fmt.Errorf("%w: tree hash differs from the prologue hash", ErrInvalidProof)
+		return false, 0, fmt.Errorf("%w: tree hash differs from the prologue hash", ErrInvalidProof)
 	}
 	if len(b.roots) == 0 {
 		// JS fails with a TypeError.
-		return false, fmt.Errorf("%w: upgrade to an empty tree", ErrInvalidProof)
+		return false, 0, fmt.Errorf("%w: upgrade to an empty tree", ErrInvalidProof)
 	}
 
 	extra := u.AdditionalNodes
@@ -1067,7 +1067,7 @@ func verifyUpgrade(p *TreeProof, blockRoot *Node, b *treeBatch, prologue *Prolog
 	i = 0
 	for i < len(extra) && extra[i].Index == it.Sibling() {
 		if err := b.appendRoot(extra[i], it); err != nil {
-			return false, err
+			return false, 0, err
 		}
 		i++
 	}
@@ -1076,18 +1076,18 @@ func verifyUpgrade(p *TreeProof, blockRoot *Node, b *treeBatch, prologue *Prolog
 		i++
 		for n.Index != it.Index() {
 			if it.Factor() == 2 {
-				return false, fmt.Errorf("%w: unexpected additional node %d", ErrInvalidProof, n.Index)
+				return false, 0, fmt.Errorf("%w: unexpected additional node %d", ErrInvalidProof, n.Index)
 			}
 			it.LeftChild()
 		}
 		if err := b.appendRoot(n, it); err != nil {
-			return false, err
+			return false, 0, err
 		}
 		it.Sibling()
 	}
 	b.signature = u.Signature
 	b.fork = p.Fork
-	return q.extra == nil, nil
+	return q.extra == nil, len(q.nodes) - q.i, nil
 }
 
 // checkTree refuses a grown tree whose roots are not those of its length.
@@ -1152,18 +1152,20 @@ func VerifyProof(local *Tree, nodes NodeReader, p *TreeProof, v *Verifier) (*Ver
 	}
 
 	b := newBatch(local)
+	unused := 0
 	unverified, err := verifyTree(p, &b.nodes)
 	if err != nil {
 		return nil, err
 	}
 	if p.Upgrade != nil {
-		used, err := verifyUpgrade(p, unverified, b, v.prologue)
+		used, n, err := verifyUpgrade(p, unverified, b, v.prologue)
 		if err != nil {
 			return nil, err
 		}
 		if used {
 			unverified = nil
 		}
+		unused = n
 	}
 	if unverified != nil {
 		// MUST: "A path that the upgrade does not use MUST end at a node
@@ -1206,16 +1208,21 @@ func VerifyProof(local *Tree, nodes NodeReader, p *TreeProof, v *Verifier) (*Ver
 	}
 	if b.upgraded {
 		t := b.tree()
-		if err := checkTree(t); err != nil {
-			return nil, err
-		}
 		// MUST: "An upgraded tree MUST carry a signature that verifies for
 		// it."
 		if err := v.Verify(t, b.signature); err != nil {
 			return nil, err
 		}
+		if err := checkTree(t); err != nil {
+			return nil, err
+		}
 		out.Tree = t
 		out.Signature = slices.Clone(b.signature)
+	}
+	// MUST: "A receiver MUST refuse upgrade nodes it does not use."
+	// (Stricter than JS, which ignores them.)
+	if unused > 0 {
+		return nil, fmt.Errorf("%w: %d unused upgrade nodes", ErrInvalidProof, unused)
 	}
 	if p.Block != nil {
 		out.Block = &VerifiedBlock{Index: p.Block.Index, Value: p.Block.Value}
@@ -1271,7 +1278,7 @@ func verifyReorg(local *Tree, nodes NodeReader, p *TreeProof, v *Verifier) (*Reo
 			return nil, err
 		}
 	}
-	used, err := verifyUpgrade(p, unverified, b, v.prologue)
+	used, unused, err := verifyUpgrade(p, unverified, b, v.prologue)
 	if err != nil {
 		return nil, err
 	}
@@ -1281,11 +1288,14 @@ func verifyReorg(local *Tree, nodes NodeReader, p *TreeProof, v *Verifier) (*Reo
 		return nil, fmt.Errorf("%w: fork proof not verifiable", ErrInvalidProof)
 	}
 	t := b.tree()
+	if err := v.Verify(t, b.signature); err != nil {
+		return nil, err
+	}
 	if err := checkTree(t); err != nil {
 		return nil, err
 	}
-	if err := v.Verify(t, b.signature); err != nil {
-		return nil, err
+	if unused > 0 {
+		return nil, fmt.Errorf("%w: %d unused upgrade nodes", ErrInvalidProof, unused)
 	}
 	r := &Reorg{
 		Tree:       *t,

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/crypto/blake2b"
 
 	"github.com/hypercore-go/hypercore/flattree"
+	"github.com/hypercore-go/hypercore/vectors"
 )
 
 // pfMax is the longest writer the exhaustive tests build.
@@ -845,4 +846,472 @@ func TestProofCorruptions(t *testing.T) {
 		}
 	}
 	t.Logf("%d proofs, %d corruptions rejected", len(jobs), count)
+}
+
+// proofErrorClasses maps the error classes of proofs.json to sentinels.
+var proofErrorClasses = map[string]error{
+	"invalid-request":   ErrInvalidRequest,
+	"not-available":     ErrNotAvailable,
+	"invalid-proof":     ErrInvalidProof,
+	"invalid-signature": ErrInvalidSignature,
+	"fork-mismatch":     ErrForkMismatch,
+}
+
+func checkProofError(t *testing.T, c vectors.Case, err error) {
+	t.Helper()
+	want, ok := proofErrorClasses[c.Error]
+	if !ok {
+		t.Fatalf("unknown error class %q", c.Error)
+	}
+	if !errors.Is(err, want) {
+		t.Fatalf("error %v, want class %q (%v)", err, c.Error, want)
+	}
+}
+
+func loadProofs(t testing.TB) *vectors.V11Proofs {
+	t.Helper()
+	v, err := vectors.LoadV11Proofs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// A vWriter is a writer rebuilt from a vector group's blocks: its tree at
+// every length, its nodes, and its verifier and key.
+type vWriter struct {
+	blocks [][]byte
+	trees  []Tree
+	all    NodeMap
+	v      *Verifier
+	priv   ed25519.PrivateKey
+}
+
+func newVWriter(t testing.TB, core vectors.V11ProofCore, blocks []vectors.Hex, fork uint64, prefix []vectors.Hex, keep int) *vWriter {
+	t.Helper()
+	m, err := DecodeManifest(core.Manifest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := NewVerifier(h32(t, core.Key), m, VerifierOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed := blake2b.Sum256([]byte("hypercore-go v11 vectors: writer"))
+	w := &vWriter{all: NodeMap{}, v: v, priv: ed25519.NewKeyFromSeed(seed[:])}
+	tree := Tree{Fork: fork}
+	for _, b := range blocks {
+		w.trees = append(w.trees, tree.Clone())
+		w.blocks = append(w.blocks, b)
+		for _, x := range tree.Append(b) {
+			w.all[x.Index] = x
+		}
+	}
+	w.trees = append(w.trees, tree.Clone())
+	return w
+}
+
+func (w *vWriter) within(n uint64) NodeMap {
+	m := NodeMap{}
+	for i, x := range w.all {
+		if flattree.RightSpan(i) < 2*n {
+			m[i] = x
+		}
+	}
+	return m
+}
+
+func (w *vWriter) server(t testing.TB, n uint64) *SignedTree {
+	t.Helper()
+	sig, err := w.v.Sign(&w.trees[n], w.priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &SignedTree{Tree: w.trees[n].Clone(), Signature: sig}
+}
+
+// clone is a requester in the state a vector names.
+func (w *vWriter) clone(c vectors.V11ProofClone) (Tree, NodeMap) {
+	switch c.Stored {
+	case "none":
+		return Tree{}, NodeMap{}
+	case "roots":
+		m := NodeMap{}
+		for _, r := range w.trees[c.Length].Roots {
+			m[r.Index] = r
+		}
+		return w.trees[c.Length].Clone(), m
+	}
+	return w.trees[c.Length].Clone(), w.within(c.Length)
+}
+
+func requestOf(r vectors.V11ProofRequest) ProofRequest {
+	req := ProofRequest{Fork: r.Fork}
+	if r.Block != nil {
+		req.Block = &BlockRequest{Index: r.Block.Index, Nodes: r.Block.Nodes}
+	}
+	if r.Hash != nil {
+		req.Hash = &HashRequest{Index: r.Hash.Index, Nodes: r.Hash.Nodes}
+	}
+	if r.Seek != nil {
+		req.Seek = &SeekRequest{Bytes: r.Seek.Bytes, Padding: r.Seek.Padding}
+	}
+	if r.Upgrade != nil {
+		req.Upgrade = &UpgradeRequest{Start: r.Upgrade.Start, Length: r.Upgrade.Length}
+	}
+	return req
+}
+
+func nonNilNodes(t testing.TB, ns []vectors.V11Node) []Node {
+	out := nodesOf(t, ns)
+	if out == nil {
+		out = []Node{}
+	}
+	return out
+}
+
+func proofOf(t testing.TB, p vectors.V11Proof) *TreeProof {
+	q := &TreeProof{Fork: p.Fork}
+	if b := p.Block; b != nil {
+		q.Block = &BlockProof{Index: b.Index, Value: []byte(b.Value), Nodes: nonNilNodes(t, b.Nodes)}
+	}
+	if h := p.Hash; h != nil {
+		q.Hash = &HashProof{Index: h.Index, Nodes: nonNilNodes(t, h.Nodes)}
+	}
+	if s := p.Seek; s != nil {
+		q.Seek = &SeekProof{Bytes: s.Bytes, Nodes: nonNilNodes(t, s.Nodes)}
+	}
+	if u := p.Upgrade; u != nil {
+		q.Upgrade = &UpgradeProof{Start: u.Start, Length: u.Length, Nodes: nonNilNodes(t, u.Nodes),
+			AdditionalNodes: nonNilNodes(t, u.AdditionalNodes), Signature: []byte(u.Signature)}
+	}
+	return q
+}
+
+// TestProofVectors replays proofs.json: every request's proof (or
+// refusal), every verdict of a JS clone, every reorg, and the digest.
+func TestProofVectors(t *testing.T) {
+	v := loadProofs(t)
+	const file = "v11/proofs.json"
+	builds := 0
+	for _, g := range v.Build {
+		w := newVWriter(t, g.Core, g.Blocks, g.Core.Fork, nil, 0)
+		srv, nodes := w.server(t, g.Core.Length), w.within(g.Core.Length)
+		for _, c := range g.Tests {
+			t.Run(c.Name(file), func(t *testing.T) {
+				req := requestOf(c.Request)
+				p, err := BuildProof(srv, nodes, req)
+				if !c.Valid() {
+					if p != nil {
+						t.Fatalf("BuildProof(%s) = %s, want nothing", fmtReq(req), fmtProof(p))
+					}
+					checkProofError(t, c.Case, err)
+					return
+				}
+				if err != nil {
+					t.Fatalf("BuildProof(%s) = %v", fmtReq(req), err)
+				}
+				if p.Block != nil {
+					p.Block.Value = w.blocks[p.Block.Index]
+				}
+				want := proofOf(t, *c.Proof)
+				if got, want := fmtProof(p), fmtProof(want); got != want {
+					t.Fatalf("BuildProof(%s) = %s, want %s", fmtReq(req), got, want)
+				}
+				if !proofsEqual(p, want) {
+					t.Fatalf("BuildProof(%s) nodes differ from JS's", fmtReq(req))
+				}
+				builds++
+			})
+		}
+	}
+	verifies := 0
+	for _, g := range v.Verify {
+		w := newVWriter(t, g.Core, g.Blocks, g.Core.Fork, nil, 0)
+		for _, c := range g.Tests {
+			t.Run(c.Name(file), func(t *testing.T) {
+				local, nodes := w.clone(c.Clone)
+				p := proofOf(t, c.Proof)
+				vp, err := VerifyProof(&local, nodes, p, w.v)
+				if !c.Valid() {
+					if vp != nil {
+						t.Fatalf("VerifyProof(%s) = %+v, want nothing", fmtProof(p), vp)
+					}
+					checkProofError(t, c.Case, err)
+					verifies++
+					return
+				}
+				if err != nil {
+					t.Fatalf("VerifyProof(%s) = %v", fmtProof(p), err)
+				}
+				checkVerifiedVector(t, w, vp, c.Verified)
+				verifies++
+			})
+		}
+	}
+	reorgs := 0
+	for _, g := range v.Reorg {
+		w0 := newVWriter(t, g.Core, g.Fork0Blocks, 0, nil, 0)
+		w1 := newVWriter(t, g.Core, g.Blocks, g.Core.Fork, nil, 0)
+		for _, c := range g.Tests {
+			t.Run(c.Name(file), func(t *testing.T) {
+				local, nodes := w0.clone(c.Clone)
+				var r *Reorg
+				for i, s := range c.Steps {
+					p := proofOf(t, s.Proof)
+					if i == 0 {
+						// The first answer is what the fork 1 writer builds.
+						req := requestOf(s.Request)
+						built, err := BuildProof(w1.server(t, g.Core.Length), w1.within(g.Core.Length), req)
+						if err != nil {
+							t.Fatal(err)
+						}
+						if c.Valid() && !proofsEqual(built, p) {
+							t.Fatalf("BuildProof(%s) = %s, want %s", fmtReq(req), fmtProof(built), fmtProof(p))
+						}
+						vp, err := VerifyProof(&local, nodes, p, w1.v)
+						if !c.Valid() {
+							if vp != nil {
+								t.Fatalf("VerifyProof = %+v, want nothing", vp)
+							}
+							checkProofError(t, c.Case, err)
+							return
+						}
+						if err != nil {
+							t.Fatalf("VerifyProof(%s) = %v", fmtProof(p), err)
+						}
+						if vp.Reorg == nil || vp.Tree != nil || vp.Nodes != nil || vp.Block != nil {
+							t.Fatalf("VerifyProof(%s) = %+v, want a reorg only", fmtProof(p), vp)
+						}
+						r = vp.Reorg
+					} else {
+						req := requestOf(s.Request)
+						if r.Want == nil || req.Hash == nil || req.Hash.Index != 2*r.Want.Start || req.Hash.Nodes != r.Want.Nodes {
+							t.Fatalf("step %d: JS asks %s, reorg wants %+v", i, fmtReq(req), r.Want)
+						}
+						built, err := BuildProof(w1.server(t, g.Core.Length), w1.within(g.Core.Length), req)
+						if err != nil || !proofsEqual(built, p) {
+							t.Fatalf("step %d: BuildProof(%s) = %s, %v; want %s", i, fmtReq(req), fmtProof(built), err, fmtProof(p))
+						}
+						done, err := r.Update(nodes, p)
+						if err != nil {
+							t.Fatalf("step %d: Update = %v", i, err)
+						}
+						if done != (s.After.Want == nil) {
+							t.Fatalf("step %d: Update = %v, want %v", i, done, s.After.Want == nil)
+						}
+					}
+					checkReorgState(t, i, r, s.After)
+				}
+				reorgs++
+			})
+		}
+	}
+	for _, g := range v.Digest {
+		for _, c := range g.Tests {
+			t.Run(c.Name(file), func(t *testing.T) {
+				got, count := proofDigest(t, v.Build[0].Core, g.Blocks)
+				if count != c.Count || !bytes.Equal(got[:], c.Digest) {
+					t.Fatalf("digest of %d proofs = %x, want %d proofs %x", count, got, c.Count, []byte(c.Digest))
+				}
+			})
+		}
+	}
+	t.Logf("%d builds, %d verdicts, %d reorgs", builds, verifies, reorgs)
+}
+
+func proofsEqual(a, b *TreeProof) bool {
+	if a.Fork != b.Fork || (a.Block == nil) != (b.Block == nil) || (a.Hash == nil) != (b.Hash == nil) ||
+		(a.Seek == nil) != (b.Seek == nil) || (a.Upgrade == nil) != (b.Upgrade == nil) {
+		return false
+	}
+	if a.Block != nil && (a.Block.Index != b.Block.Index || !bytes.Equal(a.Block.Value, b.Block.Value) || !slices.Equal(a.Block.Nodes, b.Block.Nodes)) {
+		return false
+	}
+	if a.Hash != nil && (a.Hash.Index != b.Hash.Index || !slices.Equal(a.Hash.Nodes, b.Hash.Nodes)) {
+		return false
+	}
+	if a.Seek != nil && (a.Seek.Bytes != b.Seek.Bytes || !slices.Equal(a.Seek.Nodes, b.Seek.Nodes)) {
+		return false
+	}
+	if u, v := a.Upgrade, b.Upgrade; u != nil && (u.Start != v.Start || u.Length != v.Length || !slices.Equal(u.Nodes, v.Nodes) ||
+		!slices.Equal(u.AdditionalNodes, v.AdditionalNodes) || !bytes.Equal(u.Signature, v.Signature)) {
+		return false
+	}
+	return true
+}
+
+func checkVerifiedVector(t *testing.T, w *vWriter, vp *VerifiedProof, want *vectors.V11ProofVerified) {
+	t.Helper()
+	if (vp.Block == nil) != (want.Block == nil) || (vp.Block != nil && (vp.Block.Index != want.Block.Index || !bytes.Equal(vp.Block.Value, want.Block.Value))) {
+		t.Fatalf("block = %+v, want %+v", vp.Block, want.Block)
+	}
+	if (vp.Tree == nil) != (want.Tree == nil) {
+		t.Fatalf("tree = %+v, want %+v", vp.Tree, want.Tree)
+	}
+	if vp.Tree != nil {
+		wt := treeOf(t, *want.Tree)
+		if vp.Tree.Fork != wt.Fork || vp.Tree.Length != wt.Length || !slices.Equal(vp.Tree.Roots, wt.Roots) {
+			t.Fatalf("tree = %v, want %v", vp.Tree, wt)
+		}
+		if !bytes.Equal(vp.Signature, want.Signature) {
+			t.Fatalf("signature = %x, want %x", vp.Signature, []byte(want.Signature))
+		}
+	}
+	if got := indexes(vp.Nodes); !slices.Equal(got, want.Nodes) && len(got)+len(want.Nodes) > 0 {
+		t.Fatalf("nodes = %v, want %v", got, want.Nodes)
+	}
+	for _, x := range vp.Nodes {
+		if w.all[x.Index] != x {
+			t.Fatalf("stores %s, want %s", x, w.all[x.Index])
+		}
+	}
+}
+
+func checkReorgState(t *testing.T, step int, r *Reorg, want *vectors.V11ProofReorgState) {
+	t.Helper()
+	wt := treeOf(t, want.Tree)
+	if r.Tree.Fork != wt.Fork || r.Tree.Length != wt.Length || !slices.Equal(r.Tree.Roots, wt.Roots) {
+		t.Fatalf("step %d: tree = %v, want %v", step, r.Tree, wt)
+	}
+	if !bytes.Equal(r.Signature, want.Signature) {
+		t.Fatalf("step %d: signature = %x, want %x", step, r.Signature, []byte(want.Signature))
+	}
+	if wn := nodesOf(t, want.Nodes); !slices.Equal(r.Nodes, wn) {
+		t.Fatalf("step %d: nodes = %v, want %v", step, indexes(r.Nodes), indexes(wn))
+	}
+	if r.Ancestors != want.Ancestors {
+		t.Fatalf("step %d: ancestors = %d, want %d", step, r.Ancestors, want.Ancestors)
+	}
+	switch {
+	case (r.Want == nil) != (want.Want == nil):
+		t.Fatalf("step %d: want = %+v, want %+v", step, r.Want, want.Want)
+	case r.Want != nil && (r.Want.Start != want.Want.Start || r.Want.End != want.Want.End || r.Want.Nodes != want.Want.Nodes):
+		t.Fatalf("step %d: want = %+v, want %+v", step, *r.Want, *want.Want)
+	}
+	if r.Done() != (want.Want == nil) {
+		t.Fatalf("step %d: Done() = %v", step, r.Done())
+	}
+}
+
+// proofDigest recomputes the accumulated digest of proofs.md: for each
+// writer length n in 1..64 and each request of digestRequests, one line
+// "n l request = proof" (or "= error class") and a newline, BLAKE2b-256
+// over all lines.
+func proofDigest(t *testing.T, core vectors.V11ProofCore, blocks []vectors.Hex) ([32]byte, int) {
+	t.Helper()
+	h, _ := blake2b.New256(nil)
+	count := 0
+	w := newVWriter(t, core, blocks[:64], 0, nil, 0)
+	for n := uint64(1); n <= 64; n++ {
+		srv, nodes := w.server(t, n), w.within(n)
+		for _, r := range digestRequests(n) {
+			line := fmt.Sprintf("%d %d %s = ", n, r.l, describeRequest(r.req))
+			p, err := BuildProof(srv, nodes, r.req)
+			switch {
+			case errors.Is(err, ErrInvalidRequest):
+				line += "error invalid-request"
+			case errors.Is(err, ErrNotAvailable):
+				line += "error not-available"
+			case err != nil:
+				t.Fatal(err)
+			default:
+				if p.Block != nil {
+					p.Block.Value = w.blocks[p.Block.Index]
+				}
+				line += proofText(p)
+			}
+			h.Write([]byte(line + "\n"))
+			count++
+		}
+	}
+	var out [32]byte
+	h.Sum(out[:0])
+	return out, count
+}
+
+type digestRequest struct {
+	l   uint64
+	req ProofRequest
+}
+
+// digestRequests is the request list of the digest for a writer of n
+// blocks (proofs.md, "Accumulated digest").
+func digestRequests(n uint64) []digestRequest {
+	var rs []digestRequest
+	add := func(l uint64, r ProofRequest) { rs = append(rs, digestRequest{l, r}) }
+	for l := uint64(0); l <= n; l++ {
+		for b := range l {
+			for k := uint64(0); k <= MaxMissingNodes(2*b, l); k++ {
+				add(l, ProofRequest{Block: &BlockRequest{Index: b, Nodes: k}})
+			}
+		}
+		for i := range 2 * l {
+			if flattree.RightSpan(i) >= 2*l {
+				continue
+			}
+			add(l, ProofRequest{Hash: &HashRequest{Index: i, Nodes: MaxMissingNodes(i, l)}})
+		}
+		if l == n {
+			continue
+		}
+		for m := uint64(1); l+m <= n; m++ {
+			add(l, ProofRequest{Upgrade: &UpgradeRequest{Start: l, Length: m}})
+		}
+		for b := l; b < n; b++ {
+			add(l, ProofRequest{Block: &BlockRequest{Index: b}, Upgrade: &UpgradeRequest{Start: l, Length: n - l}})
+			add(l, ProofRequest{Block: &BlockRequest{Index: b}, Upgrade: &UpgradeRequest{Start: l, Length: b + 1 - l}})
+		}
+		if l > 0 {
+			add(l, ProofRequest{Block: &BlockRequest{Index: l - 1, Nodes: MaxMissingNodes(2*(l-1), l)}, Upgrade: &UpgradeRequest{Start: l, Length: n - l}})
+		}
+	}
+	return rs
+}
+
+// describeRequest is the request part of a digest line.
+func describeRequest(r ProofRequest) string {
+	var s []string
+	if r.Block != nil {
+		s = append(s, fmt.Sprintf("block %d nodes %d", r.Block.Index, r.Block.Nodes))
+	}
+	if r.Hash != nil {
+		s = append(s, fmt.Sprintf("hash %d nodes %d", r.Hash.Index, r.Hash.Nodes))
+	}
+	if r.Seek != nil {
+		s = append(s, fmt.Sprintf("seek %d padding %d", r.Seek.Bytes, r.Seek.Padding))
+	}
+	if r.Upgrade != nil {
+		s = append(s, fmt.Sprintf("upgrade %d+%d", r.Upgrade.Start, r.Upgrade.Length))
+	}
+	if r.Fork != 0 {
+		s = append(s, fmt.Sprintf("fork %d", r.Fork))
+	}
+	return strings.Join(s, ", ")
+}
+
+func nodesText(ns []Node) string {
+	var s []string
+	for _, n := range ns {
+		s = append(s, fmt.Sprintf("%d:%d:%x", n.Index, n.Size, n.Hash))
+	}
+	return "[" + strings.Join(s, " ") + "]"
+}
+
+// proofText is the proof part of a digest line.
+func proofText(p *TreeProof) string {
+	var s []string
+	if b := p.Block; b != nil {
+		s = append(s, fmt.Sprintf("block %d %x %s", b.Index, b.Value, nodesText(b.Nodes)))
+	}
+	if h := p.Hash; h != nil {
+		s = append(s, fmt.Sprintf("hash %d %s", h.Index, nodesText(h.Nodes)))
+	}
+	if k := p.Seek; k != nil {
+		s = append(s, fmt.Sprintf("seek %d %s", k.Bytes, nodesText(k.Nodes)))
+	}
+	if u := p.Upgrade; u != nil {
+		s = append(s, fmt.Sprintf("upgrade %d %d %s %s %x", u.Start, u.Length, nodesText(u.Nodes), nodesText(u.AdditionalNodes), u.Signature))
+	}
+	return strings.Join(s, " ; ")
 }

@@ -1,5 +1,6 @@
 // Command bench runs every performance workload for Go and for the pinned
-// JS hypercore 9.12.0 in one run on this machine, and reports Go/JS ratios.
+// JS hypercore 9.12.0 (and, for the v11 rows, JS hypercore 11.37.1) in one
+// run on this machine, and reports Go/JS ratios.
 //
 //	go run ./interop/cmd/bench [-runs 3] [-out bench-out] [-quick] [-only NAME]
 //
@@ -19,6 +20,14 @@
 //	                (both feeds of a clone on disk, in one process)
 //	open            open a 1 000 000-block disk feed             ms
 //	get             random reads from that feed                  p50 µs
+//
+// and for Hypercore 11 (v11/core against hypercore 11.37.1, v11.go):
+//
+//	v11-replicate-1k   full clone of 100 000 × 1 KiB over TCP    blocks/s, peak RSS
+//	v11-replicate-64k  full clone of 2 000 × 64 KiB over TCP     MB/s, peak RSS
+//	                   (both cores on disk, in one process per implementation)
+//
+// -only v11 runs the two v11 rows; -only replicate the v9 clones alone.
 package main
 
 import (
@@ -45,13 +54,20 @@ type workload struct {
 	Higher           bool // a higher value is better
 	Go, JS           []float64
 	GoRSS, JSRSS     []float64 // MB, for replication
+	GoCPU, JSCPU     []float64 // CPU seconds while the clock ran (v11 rows)
+	V11              bool      // a Hypercore 11 row (JS hypercore 11.37.1)
+	Goal             string    // the issue's goal for the row, if any
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "-v11-clone" {
+		v11CloneMain(os.Args[2:])
+		return
+	}
 	runs := flag.Int("runs", 3, "runs per workload and implementation")
 	out := flag.String("out", "bench-out", "directory for results.json, results.md and chart.svg")
 	quick := flag.Bool("quick", false, "small sizes, to try the command")
-	only := flag.String("only", "", "run only the workloads whose names start with this: append, replicate, open or get")
+	only := flag.String("only", "", "run only the workloads whose names start with this: append, replicate, open, get or v11")
 	flag.Parse()
 	if err := run(*runs, *out, *quick, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -61,6 +77,7 @@ func main() {
 
 func run(runs int, out string, quick bool, only string) error {
 	want := func(name string) bool { return strings.HasPrefix(name, only) }
+	loadAvg = loadAverage()
 	env, _, err := jsref.Setup()
 	if err != nil {
 		return err
@@ -154,6 +171,15 @@ func run(runs int, out string, quick bool, only string) error {
 		ws = append(ws, w)
 		progress(w)
 	}
+	// Hypercore 11 clones: this command again as the Go child, and
+	// interop/js11/bench/replicate.js.
+	if want("v11-replicate-1k") || want("v11-replicate-64k") {
+		more, err := v11Rows(ctx, tmp, scale, runs, want)
+		if err != nil {
+			return err
+		}
+		ws = append(ws, more...)
+	}
 	// open and random get, on one feed written by Go and read by both
 	if want("open") || want("get") {
 		more, err := openAndGet(ctx, goRun, jsRun, bins["getbench"], filepath.Join(tmp, "get-feed"), scale(1_000_000), runs)
@@ -174,7 +200,7 @@ func run(runs int, out string, quick bool, only string) error {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
-	machine := fmt.Sprintf("%s/%s, %d CPUs, %s; %s", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), nodeVersion(env))
+	machine := fmt.Sprintf("%s/%s, %d CPUs, %s; %s; load average before the run %s", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), nodeVersion(env), loadAvg)
 	raw, _ := json.MarshalIndent(map[string]any{"date": time.Now().UTC().Format(time.RFC3339), "machine": machine, "runs": runs, "workloads": ws}, "", "  ")
 	if err := os.WriteFile(filepath.Join(out, "results.json"), append(raw, '\n'), 0o644); err != nil {
 		return err
@@ -228,7 +254,14 @@ func (w *workload) ratio() float64 {
 }
 
 func progress(w *workload) {
-	fmt.Fprintf(os.Stderr, "%-14s go %10.1f  js %10.1f %-8s  %.2f×\n", w.Name, median(w.Go), median(w.JS), w.Unit, w.ratio())
+	fmt.Fprintf(os.Stderr, "%-17s go %10.1f  js %10.1f %-8s  %.2f×", w.Name, median(w.Go), median(w.JS), w.Unit, w.ratio())
+	if len(w.GoRSS) > 0 {
+		fmt.Fprintf(os.Stderr, "  rss %.0f / %.0f MB", median(w.GoRSS), median(w.JSRSS))
+	}
+	if len(w.GoCPU) > 0 {
+		fmt.Fprintf(os.Stderr, "  cpu %.2f / %.2f s", median(w.GoCPU), median(w.JSCPU))
+	}
+	fmt.Fprintln(os.Stderr)
 }
 
 func nodeVersion(env *jsref.Env) string {
@@ -242,6 +275,26 @@ func nodeVersion(env *jsref.Env) string {
 func markdown(ws []*workload, machine string, runs int) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Machine: %s. Median of %d runs each.\n\n", machine, runs)
+	var v9, v11 []*workload
+	for _, w := range ws {
+		if w.V11 {
+			v11 = append(v11, w)
+		} else {
+			v9 = append(v9, w)
+		}
+	}
+	if len(v9) > 0 {
+		b.WriteString(markdown9(v9))
+	}
+	if len(v11) > 0 {
+		b.WriteString(markdown11(v11))
+	}
+	return b.String()
+}
+
+// markdown9 is the table of the Hypercore 9 rows.
+func markdown9(ws []*workload) string {
+	var b strings.Builder
 	b.WriteString("| Workload | What | Go | JS | Unit | Go vs JS | Peak RSS Go / JS (MB) |\n|---|---|---|---|---|---|---|\n")
 	for _, w := range ws {
 		rss := ""
@@ -277,7 +330,7 @@ func chart(ws []*workload) string {
 	h := len(ws)*(barH+gap) + 50
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="12">`+"\n", left+width+70, h)
-	fmt.Fprintf(&b, `<text x="10" y="16" font-weight="bold">hypercore-go vs JS hypercore 9.12: times better (log scale; 1× = JS)</text>`+"\n")
+	fmt.Fprintf(&b, `<text x="10" y="16" font-weight="bold">hypercore-go vs JS (9.12; v11 rows: 11.37): times better (log; 1× = JS)</text>`+"\n")
 	x1 := x(1)
 	for i, w := range ws {
 		y := 30 + i*(barH+gap)

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"golang.org/x/crypto/blake2b"
+	"pgregory.net/rapid"
 
 	"github.com/hypercore-go/hypercore/flattree"
 	"github.com/hypercore-go/hypercore/vectors"
@@ -35,7 +36,7 @@ type pfWriter struct {
 // pfBlock is block i of the test writers: sizes 0 to 40 bytes, all
 // different.
 func pfBlock(i int, tag string) []byte {
-	if i == 5 {
+	if i == 5 && tag == "" {
 		return []byte{} // one empty block
 	}
 	return fmt.Appendf(nil, "%sblock %d %s", tag, i, strings.Repeat("x", (i*7)%29))
@@ -313,7 +314,7 @@ func additionalNodes(p *TreeProof) []Node {
 
 // checkVerified checks what VerifyProof returned against the writer: the
 // block, every node, and the tree (wantTree < 0: no upgrade).
-func checkVerified(t testing.TB, w *pfWriter, what string, vp *VerifiedProof, p *TreeProof, wantTree int) {
+func checkVerified(t pfTB, w *pfWriter, what string, vp *VerifiedProof, p *TreeProof, wantTree int) {
 	t.Helper()
 	if vp.Fork != p.Fork {
 		t.Fatalf("%s: fork = %d, want %d", what, vp.Fork, p.Fork)
@@ -1314,4 +1315,223 @@ func proofText(p *TreeProof) string {
 		s = append(s, fmt.Sprintf("upgrade %d %d %s %s %x", u.Start, u.Length, nodesText(u.Nodes), nodesText(u.AdditionalNodes), u.Signature))
 	}
 	return strings.Join(s, " ; ")
+}
+
+// TestProofCloneProperty runs a requester as a JS clone runs: from a random
+// length and the roots of it, it fetches blocks in a random order with the
+// nodes count MissingNodes gives (and an upgrade to the writer's length
+// for a block past its own), sometimes receives a mutated answer first,
+// and stores what VerifyProof returns. Every good proof verifies, a mutated
+// one is refused or (a correct node added) stores only the writer's nodes,
+// and once every block is fetched the clone stores every node.
+func TestProofCloneProperty(t *testing.T) {
+	w := pfW(t)
+	rapid.Check(t, func(rt *rapid.T) {
+		n := rapid.Uint64Range(1, pfMax).Draw(rt, "n")
+		l := rapid.Uint64Range(0, n).Draw(rt, "l")
+		srv, srvNodes := w.server(n)
+		c := pfClone{tree: w.trees[l].Clone(), nodes: NodeMap{}}
+		for i, x := range w.rootsOnly(l) {
+			c.nodes[i] = x
+		}
+		order := rapid.Permutation(seq(n)).Draw(rt, "order")
+		for _, b := range order {
+			k, err := MissingNodes(c.nodes, 2*b, c.tree.Length)
+			if err != nil {
+				rt.Fatal(err)
+			}
+			req := ProofRequest{Block: &BlockRequest{Index: b, Nodes: k}}
+			if b >= c.tree.Length {
+				req.Upgrade = &UpgradeRequest{Start: c.tree.Length, Length: n - c.tree.Length}
+			}
+			p, err := BuildProof(srv, srvNodes, req)
+			if err != nil {
+				rt.Fatalf("BuildProof(%d, %s) = %v", n, fmtReq(req), err)
+			}
+			w.fill(p)
+			if rapid.Bool().Draw(rt, "corrupt") {
+				ms := mutations(p, w)
+				m := ms[rapid.IntRange(0, len(ms)-1).Draw(rt, "mutation")]
+				// A mutation may still be a proof (a correct node added
+				// on top of the path reaches a node the clone stores); then
+				// everything it stores must be the writer's.
+				if vp, err := c.verify(m.p, w); err == nil {
+					for _, x := range vp.Nodes {
+						if w.all[x.Index] != x {
+							rt.Fatalf("VerifyProof(%s, %s) stores %s, want %s", fmtReq(req), m.name, x, w.all[x.Index])
+						}
+					}
+				} else if vp != nil {
+					rt.Fatalf("VerifyProof(%s, %s) = %+v, %v; want nothing with the error", fmtReq(req), m.name, vp, err)
+				}
+			}
+			vp, err := c.verify(p, w)
+			if err != nil {
+				rt.Fatalf("VerifyProof(length %d, %s) = %v", c.tree.Length, fmtReq(req), err)
+			}
+			want := -1
+			if req.Upgrade != nil {
+				want = int(n)
+			}
+			checkVerified(rt, w, "VerifyProof", vp, p, want)
+			for _, x := range vp.Nodes {
+				c.nodes[x.Index] = x
+			}
+			if vp.Tree != nil {
+				c.tree = *vp.Tree
+			}
+		}
+		if len(c.nodes) != len(srvNodes) {
+			rt.Fatalf("clone stores %d nodes, writer %d", len(c.nodes), len(srvNodes))
+		}
+	})
+}
+
+func seq(n uint64) []uint64 {
+	out := make([]uint64, n)
+	for i := range out {
+		out[i] = uint64(i)
+	}
+	return out
+}
+
+// TestProofSeeks seeks every byte of writers up to 20 blocks with an
+// upgrade from 0 (as a fresh JS clone does) and from inside a clone's
+// tree, and verifies each proof: the seek node holds the byte.
+func TestProofSeeks(t *testing.T) {
+	w := pfW(t)
+	for n := uint64(1); n <= 20; n++ {
+		srv, nodes := w.server(n)
+		size := srv.ByteLength()
+		for bytes := uint64(0); bytes <= size+1; bytes++ {
+			req := ProofRequest{Seek: &SeekRequest{Bytes: bytes}, Upgrade: &UpgradeRequest{Start: 0, Length: n}}
+			p, err := BuildProof(srv, nodes, req)
+			if err != nil {
+				t.Fatalf("BuildProof(%d, %s) = %v", n, fmtReq(req), err)
+			}
+			if p.Seek != nil {
+				if bytes > size {
+					t.Fatalf("BuildProof(%d, %s) seeks past the end: %s", n, fmtReq(req), fmtProof(p))
+				}
+				target := p.Seek.Nodes[0]
+				off, err := ByteOffset(&srv.Tree, nodes, target.Index)
+				if err != nil {
+					t.Fatal(err)
+				}
+				// The byte is inside the node, or (JS) the first byte after
+				// a left child it returns.
+				if bytes < off || bytes > off+target.Size {
+					t.Fatalf("BuildProof(%d, %s) seek node %s holds bytes [%d, %d)", n, fmtReq(req), target, off, off+target.Size)
+				}
+			}
+			c := pfClone{nodes: NodeMap{}}
+			vp, err := c.verify(p, w)
+			if err != nil {
+				t.Fatalf("VerifyProof(%s) = %v", fmtProof(p), err)
+			}
+			checkVerified(t, w, "VerifyProof", vp, p, int(n))
+		}
+		// Inside a full clone's tree: block 0 with a seek inside the
+		// root above it (the only bytes that proof can reach).
+		l := n
+		c := w.clone(l, true)
+		for bytes := uint64(1); bytes < srv.Roots[0].Size; bytes += 3 {
+			req := ProofRequest{Block: &BlockRequest{Index: 0, Nodes: MaxMissingNodes(0, l)}, Seek: &SeekRequest{Bytes: bytes}}
+			p, err := BuildProof(srv, nodes, req)
+			if err != nil {
+				t.Fatalf("BuildProof(%d, %s) = %v", n, fmtReq(req), err)
+			}
+			w.fill(p)
+			vp, err := c.verify(p, w)
+			if err != nil {
+				t.Fatalf("VerifyProof(%s) = %v", fmtProof(p), err)
+			}
+			checkVerified(t, w, "VerifyProof", vp, p, -1)
+		}
+	}
+}
+
+// TestProofReorgs truncates the writer of every length up to 24 at every
+// point, grows it to several lengths at fork 1 with other blocks, and lets
+// clones of fork 0 (full, and roots only) meet it: the upgrade from 0 starts
+// a reorg, and hash proofs for any block in the wanted range lead to the
+// fork point: exactly min(truncation, clone length) for a full clone, no
+// more than that for a roots-only one.
+func TestProofReorgs(t *testing.T) {
+	w0 := pfW(t)
+	forks := map[uint64]*pfWriter{}
+	for keep := uint64(0); keep <= 24; keep++ {
+		w1 := newPFWriter(t, 26, 1, w0, int(keep), "fork 1 ")
+		forks[keep] = w1
+		for _, n1 := range []uint64{max(keep, 1), keep + 1, keep + 2} {
+			srv, srvNodes := w1.server(n1)
+			for l := uint64(0); l <= 24; l++ {
+				for _, full := range []bool{true, false} {
+					c := w0.clone(l, full)
+					up, err := BuildProof(srv, srvNodes, ProofRequest{Fork: 1, Upgrade: &UpgradeRequest{Start: 0, Length: n1}})
+					if err != nil {
+						t.Fatal(err)
+					}
+					vp, err := VerifyProof(&c.tree, c.nodes, up, w1.v)
+					what := fmt.Sprintf("reorg of clone %d (full %v) to fork 1 truncated at %d grown to %d", l, full, keep, n1)
+					if err != nil {
+						t.Fatalf("%s: %v", what, err)
+					}
+					r := vp.Reorg
+					if r == nil || vp.Tree != nil || r.Tree.Length != n1 || !slices.Equal(r.Tree.Roots, w1.trees[n1].Roots) {
+						t.Fatalf("%s: %+v", what, vp)
+					}
+					for pick := 0; !r.Done(); pick++ {
+						if pick > 64 {
+							t.Fatalf("%s: no end", what)
+						}
+						b := r.Want.Start + uint64(pick)%(r.Want.End-r.Want.Start)
+						p, err := BuildProof(srv, srvNodes, ProofRequest{Fork: 1, Hash: &HashRequest{Index: 2 * b, Nodes: r.Want.Nodes}})
+						if err != nil {
+							t.Fatalf("%s: BuildProof: %v", what, err)
+						}
+						if _, err := r.Update(c.nodes, p); err != nil {
+							t.Fatalf("%s: Update: %v", what, err)
+						}
+					}
+					shared := min(keep, l, n1)
+					if full && r.Ancestors != shared || r.Ancestors > shared {
+						t.Fatalf("%s: ancestors %d, want %d", what, r.Ancestors, shared)
+					}
+					for _, x := range r.Nodes {
+						if w1.all[x.Index] != x {
+							t.Fatalf("%s: reorg node %s, want %s", what, x, w1.all[x.Index])
+						}
+					}
+					// A corrupted answer: the signature.
+					bad := cloneProof(up)
+					bad.Upgrade.Signature[10] ^= 1
+					if vp, err := VerifyProof(&c.tree, c.nodes, bad, w1.v); vp != nil || !errors.Is(err, ErrInvalidSignature) {
+						t.Fatalf("%s with a bad signature: %+v, %v", what, vp, err)
+					}
+				}
+			}
+		}
+	}
+	// An older fork, and a newer one without an upgrade.
+	c := pfClone{tree: forks[3].trees[5].Clone(), nodes: forks[3].within(5)}
+	p := w0.build(t, 5, ProofRequest{Block: &BlockRequest{Index: 1, Nodes: 2}})
+	if vp, err := VerifyProof(&c.tree, c.nodes, p, w0.v); vp != nil || !errors.Is(err, ErrForkMismatch) {
+		t.Fatalf("VerifyProof(fork 0 proof, fork 1 tree) = %+v, %v; want ErrForkMismatch", vp, err)
+	}
+	c = w0.clone(5, true)
+	srv, nodes := forks[3].server(5)
+	p, err := BuildProof(srv, nodes, ProofRequest{Fork: 1, Block: &BlockRequest{Index: 1, Nodes: 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if vp, err := VerifyProof(&c.tree, c.nodes, p, w0.v); vp != nil || !errors.Is(err, ErrForkMismatch) {
+		t.Fatalf("VerifyProof(fork 1 block proof, fork 0 tree) = %+v, %v; want ErrForkMismatch", vp, err)
+	}
+}
+
+// pfTB is what checkVerified needs of a *testing.T or a *rapid.T.
+type pfTB interface {
+	Helper()
+	Fatalf(format string, args ...any)
 }

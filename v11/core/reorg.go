@@ -333,3 +333,18 @@ func (c *Core) WaitFork(ctx context.Context, fork uint64) (uint64, error) {
 		}
 	}
 }
+
+// haveRange is the range message announcing new blocks [start, end), as
+// JS broadcastRange makes it: a core that holds every block up to its
+// length announces them all, from 0. A JS peer reads a range from 0 as the
+// remote's contiguous length, which survives its own reorg; a range of
+// single blocks that arrives while it still holds the old fork's blocks
+// there is lost when it applies the reorg (it recomputes the blocks it
+// misses before it clears its own), and it would never ask for those
+// blocks. c.mu held.
+func (c *Core) haveRange(start, end uint64) *wire.Range {
+	if c.contiguous() == c.tree.Length {
+		return &wire.Range{Start: 0, Length: c.tree.Length}
+	}
+	return &wire.Range{Start: start, Length: end - start}
+}

@@ -246,6 +246,8 @@ type peer struct {
 	ext     extensionState // extension names both ways, deliveries (extension.go)
 	failure error
 
+	noUpgrade bool // it answered an upgrade request with noData since its last sync
+
 	trace   func(sent bool, m wire.Message)
 	timeout time.Duration // after which a request in flight is re-issued elsewhere
 }
@@ -439,6 +441,7 @@ func (pe *peer) onSync(m *wire.Sync) {
 	pe.remoteFork, pe.remoteLength = m.Fork, m.Length
 	pe.remoteCanUpgrade, pe.remoteUploading, pe.remoteDownloading = m.CanUpgrade, m.Uploading, m.Downloading
 	pe.remoteHasManifest = m.HasManifest
+	pe.noUpgrade = false
 	if m.Fork == c.tree.Fork {
 		pe.lengthAcked = m.RemoteLength
 	} else {
@@ -492,6 +495,13 @@ func (pe *peer) onData(m *wire.Data) error {
 		pe.r.update()
 		return nil
 	}
+	if m.Upgrade != nil && m.Upgrade.Start != c.tree.Length {
+		// An upgrade from a length we have since left (another peer's
+		// upgrade came first): stale, not a lie. Drop it unverified; what
+		// it was for is asked again if still needed.
+		pe.r.update()
+		return nil
+	}
 	res, err := c.apply(m)
 	if err != nil {
 		return err
@@ -523,6 +533,9 @@ func (pe *peer) onNoData(m *wire.NoData) {
 	delete(pe.inflight, m.Request)
 	if req.upgrade {
 		pe.upgrading = false
+		// Not asked again until its next sync (JS: the peer must say
+		// again that it can upgrade us).
+		pe.noUpgrade = true
 	}
 	if req.block != nil {
 		pe.refused[*req.block] = struct{}{}
@@ -654,13 +667,26 @@ func (r *replicator) upgradeAll() { r.update() }
 func (r *replicator) update() {
 	c := r.core
 	r.updateForks()
-	// Upgrades: from each peer that has a longer log of our fork (or any
-	// log while we have none), one at a time.
+	// Upgrades: one at a time for the core (JS _shouldUpgrade), from a
+	// peer with a longer log of our fork (or any log while we have none)
+	// that says it can prove the upgrade from the length it acknowledged
+	// as ours.
+	upgrading := false
 	for _, pe := range r.peers {
-		if !pe.opened || !pe.remoteSynced || pe.upgrading || len(pe.inflight) >= maxInflight {
+		upgrading = upgrading || pe.upgrading
+	}
+	for _, pe := range r.peers {
+		if upgrading {
+			break
+		}
+		if !pe.opened || !pe.remoteSynced || pe.noUpgrade || len(pe.inflight) >= maxInflight {
+			continue
+		}
+		if !pe.remoteCanUpgrade || pe.lengthAcked != c.tree.Length {
 			continue
 		}
 		if pe.remoteLength > c.tree.Length && (pe.remoteFork == c.tree.Fork || c.tree.Length == 0 && c.tree.Fork == 0) {
+			upgrading = true
 			pe.nextID++
 			req := &request{id: pe.nextID, upgrade: true, sent: time.Now()}
 			pe.inflight[req.id] = req

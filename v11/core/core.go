@@ -33,9 +33,17 @@ var (
 	ErrKeyMismatch = errors.New("core: storage holds another core")
 	// ErrExists: Create on a storage that already holds a core.
 	ErrExists = errors.New("core: storage already holds a core")
-	// ErrInvalidLength: a truncation to a length above the current one.
+	// ErrInvalidLength: a truncation to a length above the current one, or
+	// into the manifest's prologue.
 	ErrInvalidLength = errors.New("core: invalid length")
+	// ErrBlockTooBig: an appended block above MaxBlockSize.
+	ErrBlockTooBig = errors.New("core: block too big")
 )
+
+// MaxBlockSize is the largest block Append takes, 15 MiB: JS hypercore
+// refuses larger ones (MAX_SUGGESTED_BLOCK_SIZE, BAD_ARGUMENT), and a block
+// must fit one secret-stream message with its proof.
+const MaxBlockSize = 15 << 20
 
 // CreateOptions say what kind of core Create makes (feed.md, "Kinds of
 // core").
@@ -85,13 +93,15 @@ type Core struct {
 }
 
 // Create makes a new writable core in s, which must be empty (feed.md,
-// "Creating a core").
+// "Creating a core"). The Core owns s and closes it with Close; on error s
+// is closed.
 func Create(s storage.Storage, opts *CreateOptions) (*Core, error) {
 	if opts == nil {
 		opts = &CreateOptions{}
 	}
 	st, err := store.Open(s, nil)
 	if err != nil {
+		s.Close()
 		return nil, err
 	}
 	if st.HasHeader() {
@@ -152,13 +162,15 @@ func Create(s storage.Storage, opts *CreateOptions) (*Core, error) {
 }
 
 // Open opens the core stored in s, or a new clone of opts.Key when s is
-// empty (feed.md, "Opening a core").
+// empty (feed.md, "Opening a core"). The Core owns s and closes it with
+// Close; on error s is closed.
 func Open(s storage.Storage, opts *OpenOptions) (*Core, error) {
 	if opts == nil {
 		opts = &OpenOptions{}
 	}
 	st, err := store.Open(s, nil)
 	if err != nil {
+		s.Close()
 		return nil, err
 	}
 	if !st.HasHeader() {
@@ -270,8 +282,25 @@ func (c *Core) Writable() bool {
 	return c.writable()
 }
 
+// writable: the core has a secret key that can sign alone: compat, or a
+// manifest with a quorum of at most 1 that names its public key.
 func (c *Core) writable() bool {
-	return c.secret != nil && c.verifier != nil
+	if c.secret == nil || c.verifier == nil {
+		return false
+	}
+	if c.compat || c.manifest == nil {
+		return true
+	}
+	if c.manifest.Quorum > 1 {
+		return false
+	}
+	pub := [32]byte(c.secret.Public().(ed25519.PublicKey))
+	for _, s := range c.manifest.Signers {
+		if s.PublicKey == pub {
+			return true
+		}
+	}
+	return false
 }
 
 // Manifest returns the core's manifest, or nil while a clone has not
@@ -343,6 +372,11 @@ func (c *Core) Append(blocks ...[]byte) (uint64, error) {
 	if len(blocks) == 0 {
 		return c.tree.Length, nil
 	}
+	for i, b := range blocks {
+		if len(b) > MaxBlockSize {
+			return 0, fmt.Errorf("%w: block %d of the batch has %d bytes, more than %d", ErrBlockTooBig, i, len(b), MaxBlockSize)
+		}
+	}
 	t := c.tree.Clone()
 	b := &store.Batch{}
 	start := t.Length
@@ -380,6 +414,11 @@ func (c *Core) Truncate(length uint64) error {
 	}
 	if length > c.tree.Length {
 		return fmt.Errorf("%w: %d is past the length %d", ErrInvalidLength, length, c.tree.Length)
+	}
+	// A truncation MUST NOT cut into the prologue (JS INVALID_OPERATION
+	// "Truncation breaks prologue").
+	if c.manifest != nil && c.manifest.Prologue != nil && length < c.manifest.Prologue.Length {
+		return fmt.Errorf("%w: %d is inside the prologue of %d blocks", ErrInvalidLength, length, c.manifest.Prologue.Length)
 	}
 	old := c.tree.Length
 	if err := c.truncateLocked(length); err != nil {

@@ -131,3 +131,59 @@ func TestReplicateGoGo(t *testing.T) {
 		t.Errorf("clone Append = %v, want ErrNotWritable", err)
 	}
 }
+
+// TestWritableRules: a core whose manifest needs two signatures is not
+// writable by one of its signers, and a key pair outside the manifest
+// cannot write either; a block over MaxBlockSize is refused and changes
+// nothing.
+func TestWritableRules(t *testing.T) {
+	a, b := testKeyPair(1), testKeyPair(2)
+	pa := [32]byte(a.Public().(ed25519.PublicKey))
+	pb := [32]byte(b.Public().(ed25519.PublicKey))
+	two := &merkle.Manifest{Version: 1, Quorum: 2, Signers: []merkle.Signer{
+		{Namespace: merkle.DefaultNamespace, PublicKey: pa}, {Namespace: merkle.DefaultNamespace, PublicKey: pb}}}
+	c := newWriter(t, &CreateOptions{KeyPair: a, Manifest: two})
+	if c.Writable() {
+		t.Error("a quorum-2 core is Writable with one key")
+	}
+	if _, err := c.Append([]byte("x")); !errors.Is(err, ErrNotWritable) {
+		t.Errorf("Append on a quorum-2 core = %v, want ErrNotWritable", err)
+	}
+	other := newWriter(t, &CreateOptions{KeyPair: b, Manifest: merkle.DefaultSignerManifest(pa)})
+	if other.Writable() {
+		t.Error("a core is Writable with a key pair its manifest does not name")
+	}
+
+	w := newWriter(t, nil)
+	if _, err := w.Append(make([]byte, MaxBlockSize+1)); !errors.Is(err, ErrBlockTooBig) {
+		t.Errorf("Append(MaxBlockSize+1 bytes) = %v, want ErrBlockTooBig", err)
+	}
+	if w.Length() != 0 {
+		t.Errorf("Length after a refused append = %d", w.Length())
+	}
+}
+
+// TestTruncatePrologue: a truncation into the prologue is refused.
+func TestTruncatePrologue(t *testing.T) {
+	kp := testKeyPair(3)
+	pub := [32]byte(kp.Public().(ed25519.PublicKey))
+	// The prologue of the first two blocks "a", "b".
+	var tr merkle.Tree
+	tr.Append([]byte("a"))
+	tr.Append([]byte("b"))
+	m := merkle.DefaultSignerManifest(pub)
+	m.Prologue = &merkle.Prologue{Hash: tr.Hash(), Length: 2}
+	c := newWriter(t, &CreateOptions{KeyPair: kp, Manifest: m})
+	if _, err := c.Append([]byte("a"), []byte("b"), []byte("c")); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Truncate(1); !errors.Is(err, ErrInvalidLength) {
+		t.Errorf("Truncate(1) inside a prologue of 2 = %v, want ErrInvalidLength", err)
+	}
+	if err := c.Truncate(2); err != nil {
+		t.Errorf("Truncate(2) = %v", err)
+	}
+	if c.Fork() != 1 || c.Length() != 2 {
+		t.Errorf("after Truncate(2): fork %d length %d", c.Fork(), c.Length())
+	}
+}

@@ -1,20 +1,26 @@
 // Command hypercore creates, reads, verifies and replicates Hypercore 9
-// feeds stored in directories that the JS hypercore 9 reads and writes too.
+// feeds stored in directories that the JS hypercore 9 reads and writes too,
+// and Hypercore 11 cores (package v11/core) stored in directories of this
+// module's own layout (spec/v11/storage.md) that replicate with JS
+// hypercore 11.
 //
-//	hypercore create DIR
+//	hypercore create [--v11] DIR
 //	hypercore append DIR [BLOCK...]
 //	hypercore get DIR INDEX
 //	hypercore cat DIR [--start N] [--end M] [--newline]
 //	hypercore info DIR [--json]
 //	hypercore verify DIR
 //	hypercore serve DIR --listen ADDR [--append-stdin]
-//	hypercore clone KEY DIR --connect ADDR [--sparse] [--blocks SPEC] [--live]
+//	hypercore truncate DIR LENGTH
+//	hypercore clone KEY DIR --connect ADDR [--v11] [--sparse] [--blocks SPEC] [--live]
 //	hypercore help [COMMAND]
 //	hypercore version
 //
 // Data goes to stdout, messages and progress to stderr. The exit status is 0
 // on success, 1 on failure (with a one-line error on stderr) and 2 on bad
-// usage. See cmd/hypercore/README.md for each subcommand's contract.
+// usage. Every command but create, clone and truncate works on either
+// generation, told by the directory's key file (see generation). See
+// cmd/hypercore/README.md for each subcommand's contract.
 package main
 
 import (
@@ -40,10 +46,17 @@ import (
 	"time"
 
 	"github.com/hypercore-go/hypercore/core"
+	"github.com/hypercore-go/hypercore/core/storage"
+	core11 "github.com/hypercore-go/hypercore/v11/core"
+	"github.com/hypercore-go/hypercore/v11/core/store"
 )
 
-// protocol is what the tool speaks: the JS modules it is tested against.
-const protocol = "Hypercore 9 (hypercore@9.12.0, hypercore-protocol@8.0.7)"
+// protocol and protocol11 are what the tool speaks: the JS modules it is
+// tested against.
+const (
+	protocol   = "Hypercore 9 (hypercore@9.12.0, hypercore-protocol@8.0.7)"
+	protocol11 = "Hypercore 11 (hypercore@11.37.1)"
+)
 
 // A command is one subcommand: its arguments, the flags it takes (names in
 // flagDocs) and a one-line description, for the usage texts.
@@ -54,14 +67,15 @@ type command struct {
 }
 
 var commands = []command{
-	{"create", "DIR", nil, "create a writable feed with a new key pair; print its public key"},
+	{"create", "DIR", []string{"v11"}, "create a writable feed (with --v11 a Hypercore 11 core) with a new key pair; print its key"},
 	{"append", "DIR [BLOCK...]", nil, "append the arguments, or else each line of stdin, as blocks; print the new length"},
 	{"get", "DIR INDEX", nil, "write one stored block to stdout"},
 	{"cat", "DIR", []string{"start", "end", "newline"}, "write the stored blocks [N, M) to stdout in order"},
-	{"info", "DIR", []string{"json"}, "describe the feed: key, discovery key, length, byte length, writable, blocks held"},
+	{"info", "DIR", []string{"json"}, "describe the feed: key, discovery key, length, byte length, writable, blocks held, version, fork"},
 	{"verify", "DIR", nil, "re-hash every stored block and check the latest signature; change nothing"},
 	{"serve", "DIR", []string{"listen", "append-stdin"}, "replicate the feed, live, to every TCP connection until SIGINT or SIGTERM"},
-	{"clone", "KEY DIR", []string{"connect", "sparse", "blocks", "live"}, "download the feed KEY from a peer into DIR; print its length"},
+	{"truncate", "DIR LENGTH", nil, "drop the blocks from LENGTH on and sign the shorter log at the next fork (Hypercore 11 cores); print the new length"},
+	{"clone", "KEY DIR", []string{"connect", "v11", "sparse", "blocks", "live"}, "download the feed KEY from a peer into DIR; print its length"},
 	{"help", "[COMMAND]", nil, "print this usage, or with COMMAND that command's flags"},
 	{"version", "", nil, "print the tool's version and the protocol it speaks"},
 }
@@ -77,10 +91,11 @@ var flagDocs = map[string]flagDoc{
 	"start":        {"--start N", "first block to write (default 0)", false},
 	"end":          {"--end M", "block to stop before (default the feed's length)", false},
 	"newline":      {"--newline", "write a newline after each block", false},
-	"json":         {"--json", "print one JSON object {key, discoveryKey, length, byteLength, writable, downloaded}", false},
+	"json":         {"--json", "print one JSON object {key, discoveryKey, length, byteLength, writable, downloaded, version, fork}", false},
 	"listen":       {"--listen ADDR", "TCP address to listen on, printed first (127.0.0.1:0 picks a port)", true},
 	"append-stdin": {"--append-stdin", "append each line of stdin as a block while serving (writable feeds)", false},
 	"connect":      {"--connect ADDR", "TCP address of the peer to dial", true},
+	"v11":          {"--v11", "a Hypercore 11 core (hypercore@11), not a Hypercore 9 feed", false},
 	"sparse":       {"--sparse", "verify the peer's length but download no block", false},
 	"blocks":       {"--blocks SPEC", "download only these blocks, e.g. 0,5,10-20 (ranges inclusive)", false},
 	"live":         {"--live", "keep replicating until interrupted, printing each new length", false},
@@ -189,6 +204,7 @@ func dispatch(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		start       = fs.Uint64("start", 0, "")
 		end         = fs.Uint64("end", 0, "")
 		newline     = fs.Bool("newline", false, "")
+		v11         = fs.Bool("v11", false, "")
 	)
 	pos, err := parse(fs, args)
 	if errors.Is(err, flag.ErrHelp) { // -h, -help or --help
@@ -244,6 +260,9 @@ func dispatch(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		if err := need(1, 1); err != nil {
 			return err
 		}
+		if *v11 {
+			return create11(pos[0], stdout)
+		}
 		return create(pos[0], stdout)
 	case "append":
 		if err := need(1, -1); err != nil {
@@ -259,6 +278,15 @@ func dispatch(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 			return usageError{fmt.Sprintf("bad INDEX %q", pos[1])}
 		}
 		return get(pos[0], i, stdout)
+	case "truncate":
+		if err := need(2, 2); err != nil {
+			return err
+		}
+		n, err := strconv.ParseUint(pos[1], 10, 64)
+		if err != nil {
+			return usageError{fmt.Sprintf("bad LENGTH %q", pos[1])}
+		}
+		return truncate(pos[0], n, stdout)
 	case "info":
 		if err := need(1, 1); err != nil {
 			return err
@@ -293,6 +321,9 @@ func dispatch(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 			if list, err = parseBlocks(*blocks); err != nil {
 				return usageError{err.Error()}
 			}
+		}
+		if *v11 {
+			return clone11([32]byte(key), pos[1], *connect, *sparse, list, *live, stdout, stderr)
 		}
 		return clone(key, pos[1], *connect, *sparse, list, *live, stdout, stderr)
 	}
@@ -345,29 +376,124 @@ func parseBlocks(spec string) ([]uint64, error) {
 	return list, nil
 }
 
-// openExisting opens the feed in dir, which must hold one.
-func openExisting(dir string) (*core.Feed, error) {
+// errNoDir and errNoCore are the two ways a directory holds no feed.
+var (
+	errNoDir  = errors.New("no such directory")
+	errNoCore = errors.New("no hypercore is stored here")
+)
+
+// generation tells which Hypercore a directory holds, 9 or 11, from its
+// key file, without creating or changing anything: Hypercore 9 keeps the
+// 32-byte public key there (as JS hypercore 9 does); a Hypercore 11 core
+// keeps the two header slots of spec/v11/storage.md there (the store's
+// HeaderFile is the file named "key"), each opening with the magic
+// "hc11hdr1", slot 0 at byte 0 and slot 1 at byte store.SlotSize. A
+// directory without a key file, or with an empty one, holds no feed.
+func generation(dir string) (int, error) {
 	if _, err := os.Stat(dir); err != nil {
-		return nil, fmt.Errorf("%s: no such directory", dir)
+		return 0, fmt.Errorf("%s: %w", dir, errNoDir)
 	}
-	// a directory without a key file holds no feed: say so without
-	// creating anything in it
-	if _, err := os.Stat(filepath.Join(dir, "key")); err != nil {
-		return nil, fmt.Errorf("%s: no hypercore is stored here", dir)
+	kf, err := os.Open(filepath.Join(dir, storage.Key))
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", dir, errNoCore)
+	}
+	defer kf.Close()
+	st, err := kf.Stat()
+	if err != nil {
+		return 0, err
+	}
+	switch {
+	case st.Size() == 0:
+		return 0, fmt.Errorf("%s: %w", dir, errNoCore)
+	case st.Size() == 32:
+		return 9, nil
+	}
+	for _, off := range []int64{0, store.SlotSize} {
+		var m [8]byte
+		if _, err := kf.ReadAt(m[:], off); err == nil && m == headerMagic11 {
+			return 11, nil
+		}
+	}
+	return 0, fmt.Errorf("%s: the key file is neither a Hypercore 9 key (32 bytes) nor a Hypercore 11 header", dir)
+}
+
+// openExisting opens the Hypercore 9 feed in dir, which must hold one.
+func openExisting(dir string) (*core.Feed, error) {
+	gen, err := generation(dir)
+	if err != nil {
+		return nil, err
+	}
+	if gen != 9 {
+		return nil, fmt.Errorf("%s holds a Hypercore %d core, not a Hypercore 9 feed", dir, gen)
 	}
 	f, err := core.OpenDir(dir, nil)
 	if errors.Is(err, core.ErrNoFeed) {
-		return nil, fmt.Errorf("%s: no hypercore is stored here", dir)
+		return nil, fmt.Errorf("%s: %w", dir, errNoCore)
 	}
 	return f, err
 }
 
+// A feed is what append, serve and truncate use of either generation
+// (*core.Feed and *core11.Core).
+type feed interface {
+	Append(blocks ...[]byte) (uint64, error)
+	Writable() bool
+	Length() uint64
+	Close() error
+}
+
+// openFeed opens the feed or core in dir, of either generation.
+func openFeed(dir string) (feed, error) {
+	gen, err := generation(dir)
+	if err != nil {
+		return nil, err
+	}
+	if gen == 11 {
+		return openCore11(dir)
+	}
+	return openExisting(dir)
+}
+
+// A blockReader is what get and cat read: a *core.Feed, or a *reader11.
+type blockReader interface {
+	Length() uint64
+	Has(i uint64) bool
+	HasRange(start, end uint64) bool
+	Downloaded(start, end uint64) uint64
+	// Get returns a stored block, checked against its leaf hash.
+	Get(i uint64) ([]byte, error)
+	Close() error
+}
+
+// openReader opens the feed or core in dir, of either generation, to read
+// its blocks.
+func openReader(dir string) (blockReader, error) {
+	gen, err := generation(dir)
+	if err != nil {
+		return nil, err
+	}
+	if gen == 11 {
+		return openReader11(dir)
+	}
+	return openExisting(dir)
+}
+
+// checkEmpty fails when dir holds a feed or core of either generation, or
+// a key file that is neither's: create never writes over one.
+func checkEmpty(dir string) error {
+	gen, err := generation(dir)
+	switch {
+	case err == nil:
+		return fmt.Errorf("%s already holds a hypercore (Hypercore %d)", dir, gen)
+	case errors.Is(err, errNoDir), errors.Is(err, errNoCore):
+		return nil
+	}
+	return err
+}
+
 func create(dir string, stdout io.Writer) error {
-	if _, err := os.Stat(dir); err == nil {
-		if f, err := core.OpenDir(dir, nil); err == nil {
-			f.Close()
-			return fmt.Errorf("%s already holds a hypercore", dir)
-		}
+	if err := checkEmpty(dir); err != nil {
+		return err
 	}
 	f, err := core.CreateDir(dir, nil)
 	if err != nil {
@@ -379,7 +505,7 @@ func create(dir string, stdout io.Writer) error {
 }
 
 func appendBlocks(dir string, blocks []string, stdin io.Reader, stdout io.Writer) error {
-	f, err := openExisting(dir)
+	f, err := openFeed(dir)
 	if err != nil {
 		return err
 	}
@@ -404,7 +530,7 @@ func appendBlocks(dir string, blocks []string, stdin io.Reader, stdout io.Writer
 
 // appendLines appends each line of r (without its newline) as a block, up
 // to batch lines per append call.
-func appendLines(f *core.Feed, r io.Reader, batch int) error {
+func appendLines(f feed, r io.Reader, batch int) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 8<<20)
 	var pending [][]byte
@@ -431,7 +557,7 @@ func appendLines(f *core.Feed, r io.Reader, batch int) error {
 }
 
 func get(dir string, i uint64, stdout io.Writer) error {
-	f, err := openExisting(dir)
+	f, err := openReader(dir)
 	if err != nil {
 		return err
 	}
@@ -453,7 +579,7 @@ func get(dir string, i uint64, stdout io.Writer) error {
 // it is stored before it writes anything; a block that fails its hash
 // stops it after the blocks before it are written.
 func cat(dir string, start, end uint64, endSet, newline bool, stdout io.Writer) error {
-	f, err := openExisting(dir)
+	f, err := openReader(dir)
 	if err != nil {
 		return err
 	}
@@ -499,47 +625,90 @@ func version(stdout io.Writer) error {
 	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
 		v = bi.Main.Version
 	}
-	_, err := fmt.Fprintf(stdout, "hypercore %s\nprotocol: %s\n", v, protocol)
+	_, err := fmt.Fprintf(stdout, "hypercore %s\nprotocol: %s\nprotocol: %s\n", v, protocol, protocol11)
 	return err
+}
+
+// feedInfo is what info prints.
+type feedInfo struct {
+	Key          string `json:"key"`
+	DiscoveryKey string `json:"discoveryKey"`
+	Length       uint64 `json:"length"`
+	ByteLength   uint64 `json:"byteLength"`
+	Writable     bool   `json:"writable"`
+	Downloaded   uint64 `json:"downloaded"`
+	Version      int    `json:"version"` // 9 or 11
+	Fork         uint64 `json:"fork"`    // always 0 for Hypercore 9
 }
 
 func info(dir string, asJSON bool, stdout io.Writer) error {
-	f, err := openExisting(dir)
+	gen, err := generation(dir)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	dk := f.DiscoveryKey()
-	v := struct {
-		Key          string `json:"key"`
-		DiscoveryKey string `json:"discoveryKey"`
-		Length       uint64 `json:"length"`
-		ByteLength   uint64 `json:"byteLength"`
-		Writable     bool   `json:"writable"`
-		Downloaded   uint64 `json:"downloaded"`
-	}{hex.EncodeToString(f.Key()), hex.EncodeToString(dk[:]), f.Length(), f.ByteLength(), f.Writable(), f.Downloaded(0, f.Length())}
+	var v feedInfo
+	if gen == 11 {
+		r, err := openReader11(dir)
+		if err != nil {
+			return err
+		}
+		v = r.info()
+		r.Close()
+	} else {
+		f, err := openExisting(dir)
+		if err != nil {
+			return err
+		}
+		dk := f.DiscoveryKey()
+		v = feedInfo{hex.EncodeToString(f.Key()), hex.EncodeToString(dk[:]), f.Length(), f.ByteLength(), f.Writable(), f.Downloaded(0, f.Length()), 9, 0}
+		f.Close()
+	}
 	if asJSON {
 		return json.NewEncoder(stdout).Encode(v)
 	}
-	_, err = fmt.Fprintf(stdout, "key:           %s\ndiscovery key: %s\nlength:        %d\nbyte length:   %d\nwritable:      %v\nblocks held:   %d\n",
-		v.Key, v.DiscoveryKey, v.Length, v.ByteLength, v.Writable, v.Downloaded)
+	_, err = fmt.Fprintf(stdout, "key:           %s\ndiscovery key: %s\nlength:        %d\nbyte length:   %d\nwritable:      %v\nblocks held:   %d\nversion:       %d\nfork:          %d\n",
+		v.Key, v.DiscoveryKey, v.Length, v.ByteLength, v.Writable, v.Downloaded, v.Version, v.Fork)
 	return err
 }
 
+// checkReport is what verify found: the stored blocks that check and those
+// that do not, the first of those, and the signature's error.
+type checkReport struct {
+	valid, invalid, firstInvalid uint64
+	signature                    error
+}
+
 func verify(dir string, stdout io.Writer) error {
-	f, err := openExisting(dir)
+	gen, err := generation(dir)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	rep, err := f.Check()
-	if rep.Invalid > 0 {
-		return fmt.Errorf("block %d does not verify (%d of %d stored blocks bad)", rep.FirstInvalid, rep.Invalid, rep.Invalid+rep.Valid)
+	var rep checkReport
+	if gen == 11 {
+		r, err := openReader11(dir)
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		if rep, err = r.check(); err != nil {
+			return err
+		}
+	} else {
+		f, err := openExisting(dir)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		r, err := f.Check()
+		rep = checkReport{r.Valid, r.Invalid, r.FirstInvalid, err}
 	}
-	if err != nil {
-		return fmt.Errorf("the latest signature does not verify: %w", err)
+	if rep.invalid > 0 {
+		return fmt.Errorf("block %d does not verify (%d of %d stored blocks bad)", rep.firstInvalid, rep.invalid, rep.invalid+rep.valid)
 	}
-	_, err = fmt.Fprintf(stdout, "ok %d blocks\n", rep.Valid)
+	if rep.signature != nil {
+		return fmt.Errorf("the latest signature does not verify: %w", rep.signature)
+	}
+	_, err = fmt.Fprintf(stdout, "ok %d blocks\n", rep.valid)
 	return err
 }
 
@@ -549,9 +718,32 @@ func signalContext() (context.Context, context.CancelFunc) {
 }
 
 func serve(dir, addr string, appendStdin bool, stdin io.Reader, stdout, stderr io.Writer) error {
-	f, err := openExisting(dir)
+	gen, err := generation(dir)
 	if err != nil {
 		return err
+	}
+	var (
+		f         feed
+		replicate func(ctx context.Context, c net.Conn) error
+	)
+	if gen == 11 {
+		c, err := openCore11(dir)
+		if err != nil {
+			return err
+		}
+		f = c
+		replicate = func(ctx context.Context, conn net.Conn) error {
+			return c.Replicate(ctx, conn, &core11.ReplicateOptions{})
+		}
+	} else {
+		v9, err := openExisting(dir)
+		if err != nil {
+			return err
+		}
+		f = v9
+		replicate = func(ctx context.Context, conn net.Conn) error {
+			return v9.Replicate(ctx, conn, &core.ReplicateOptions{Live: true})
+		}
 	}
 	defer f.Close()
 	if appendStdin && !f.Writable() {
@@ -591,7 +783,9 @@ func serve(dir, addr string, appendStdin bool, stdin io.Reader, stdout, stderr i
 			defer wg.Done()
 			defer c.Close()
 			go func() { <-ctx.Done(); c.Close() }()
-			if err := f.Replicate(ctx, c, &core.ReplicateOptions{Live: true}); err != nil && ctx.Err() == nil {
+			// a peer that goes away (a reset) ends its connection; it is
+			// not an error of the server
+			if err := replicate(ctx, c); err != nil && ctx.Err() == nil && !errors.Is(err, syscall.ECONNRESET) {
 				fmt.Fprintf(stderr, "hypercore: peer %s: %s\n", c.RemoteAddr(), oneLine(err))
 			}
 		}()
@@ -603,6 +797,9 @@ func serve(dir, addr string, appendStdin bool, stdin io.Reader, stdout, stderr i
 func clone(key []byte, dir, addr string, sparse bool, blocks []uint64, live bool, stdout, stderr io.Writer) error {
 	if blocks != nil {
 		sparse = true
+	}
+	if gen, err := generation(dir); err == nil && gen != 9 {
+		return fmt.Errorf("%s holds a Hypercore %d core: clone it with --v11", dir, gen)
 	}
 	f, err := core.OpenDir(dir, &core.Options{Key: key, Sparse: sparse})
 	if err != nil {

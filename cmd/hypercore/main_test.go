@@ -97,7 +97,7 @@ func TestCommands(t *testing.T) {
 	if err := json.Unmarshal([]byte(ok(t, "", "", "info", dir, "--json")), &info); err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]any{"key": key, "length": 7.0, "byteLength": float64(3 + 8 + 8 + 0 + 20), "writable": true, "downloaded": 7.0}
+	want := map[string]any{"key": key, "length": 7.0, "byteLength": float64(3 + 8 + 8 + 0 + 20), "writable": true, "downloaded": 7.0, "version": 9.0, "fork": 0.0}
 	for k, v := range want {
 		if info[k] != v {
 			t.Errorf("info %s = %v, want %v", k, info[k], v)
@@ -106,11 +106,11 @@ func TestCommands(t *testing.T) {
 	if dk, _ := info["discoveryKey"].(string); len(dk) != 64 {
 		t.Errorf("info discoveryKey = %v", info["discoveryKey"])
 	}
-	if len(info) != 6 {
-		t.Errorf("info has %d keys, want 6: %v", len(info), info)
+	if len(info) != 8 {
+		t.Errorf("info has %d keys, want 8: %v", len(info), info)
 	}
 	text := ok(t, "", "", "info", dir)
-	for _, s := range []string{"key:           " + key, "length:        7", "writable:      true", "blocks held:   7"} {
+	for _, s := range []string{"key:           " + key, "length:        7", "writable:      true", "blocks held:   7", "version:       9\n", "fork:          0\n"} {
 		if !strings.Contains(text, s) {
 			t.Errorf("info does not print %q:\n%s", s, text)
 		}
@@ -213,7 +213,7 @@ func TestHelp(t *testing.T) {
 	for _, args := range [][]string{{"-h"}, {"--help"}, {"-help"}} {
 		ok(t, "", usage, args...)
 	}
-	cmds := []string{"create", "append", "get", "cat", "info", "verify", "serve", "clone", "help", "version"}
+	cmds := []string{"create", "append", "get", "cat", "info", "verify", "serve", "truncate", "clone", "help", "version"}
 	for _, cmd := range cmds {
 		// each command: its synopsis, then its description on one line
 		re := regexp.MustCompile(`(?m)^  hypercore ` + cmd + `( .*)?\n      \S.*\n`)
@@ -223,7 +223,9 @@ func TestHelp(t *testing.T) {
 	}
 	for _, s := range []string{
 		"  hypercore cat DIR [--start N] [--end M] [--newline]\n",
-		"  hypercore clone KEY DIR --connect ADDR [--sparse] [--blocks SPEC] [--live]\n",
+		"  hypercore clone KEY DIR --connect ADDR [--v11] [--sparse] [--blocks SPEC] [--live]\n",
+		"  hypercore create DIR [--v11]\n",
+		"  hypercore truncate DIR LENGTH\n",
 	} {
 		if !strings.Contains(usage, s) {
 			t.Errorf("hypercore help does not print %q:\n%s", s, usage)
@@ -256,6 +258,7 @@ func TestHelp(t *testing.T) {
 	for _, c := range [][2]string{
 		{"serve", "--listen ADDR "}, {"serve", "--append-stdin "},
 		{"clone", "--connect ADDR "}, {"clone", "--sparse "}, {"clone", "--blocks SPEC "}, {"clone", "--live "},
+		{"clone", "--v11 "}, {"create", "--v11 "},
 		{"info", "--json "},
 	} {
 		if text := ok(t, "", "", c[0], "-h"); !strings.Contains(text, "\n  "+c[1]) {
@@ -278,7 +281,7 @@ func TestVersion(t *testing.T) {
 	if m == nil {
 		t.Fatalf("go version -m names no main module version:\n%s", out)
 	}
-	want := "hypercore " + string(m[1]) + "\nprotocol: Hypercore 9 (hypercore@9.12.0, hypercore-protocol@8.0.7)\n"
+	want := "hypercore " + string(m[1]) + "\nprotocol: Hypercore 9 (hypercore@9.12.0, hypercore-protocol@8.0.7)\nprotocol: Hypercore 11 (hypercore@11.37.1)\n"
 	ok(t, "", want, "version")
 	fails(t, 2, "wrong number of arguments for version", "version", "x")
 	fails(t, 2, "version does not take --json", "version", "--json")

@@ -84,6 +84,7 @@ type applied struct {
 // that does not verify. c.mu held.
 func (c *Core) apply(m *wire.Data) (applied, error) {
 	var res applied
+	adopted := false // the manifest arrived with this message
 	// A manifest that arrives with the first upgrade: it must hash to the
 	// key (or be the compat manifest of the key) before anything is
 	// verified with it.
@@ -98,6 +99,7 @@ func (c *Core) apply(m *wire.Data) (applied, error) {
 		}
 		if !v.Compat() {
 			c.manifest, c.manifestRaw, c.verifier = mf, append([]byte(nil), m.Manifest...), v
+			adopted = true
 		}
 	}
 	if c.verifier == nil {
@@ -140,7 +142,13 @@ func (c *Core) apply(m *wire.Data) (applied, error) {
 		idx := vp.Block.Index
 		res.block = &idx
 	}
-	b.SetHeader(c.header())
+	// The header holds the tree, its signature and the manifest: a block
+	// (and the nodes that prove it) within the known length leaves it as it
+	// is, and the store keeps the block in its bitfield, so the header is
+	// written only when one of them changed (not once per block).
+	if res.upgraded || adopted {
+		b.SetHeader(c.header())
+	}
 	if err := c.st.Commit(b); err != nil {
 		c.tree, c.signature = oldTree, oldSig
 		return applied{}, err

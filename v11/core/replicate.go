@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hypercore-go/hypercore/internal/guard"
 	"github.com/hypercore-go/hypercore/v11/protomux"
 	"github.com/hypercore-go/hypercore/v11/secretstream"
 	"github.com/hypercore-go/hypercore/v11/wire"
@@ -26,12 +27,70 @@ var (
 const (
 	// maxInflight is how many requests a core keeps in flight to one peer.
 	maxInflight = 32
-	// maxRemoteWords bounds the words of a peer's announced bitfield kept
-	// per core: 2^20 words, 4 MiB, 2^25 blocks beyond its contiguous range.
-	maxRemoteWords = 1 << 20
 	// wantBatch is the size of the want ranges sent, as JS (2^21 blocks).
 	wantBatch = 1 << 21
+	// maxWantLength: a want for more blocks is ignored, as JS ignores it
+	// (wants.js MAX_RANGE), so one want costs at most a 256 KiB answer.
+	maxWantLength = wantBatch
+	// maxRangeBits bounds the blocks one range message marks beyond the
+	// remote's contiguous prefix (the rest of a longer one is not marked):
+	// one message costs at most 2^16 words of work.
+	maxRangeBits = wantBatch
+	// maxWantsSent bounds the want batches remembered per peer as asked
+	// (JS LocalWants MAX).
+	maxWantsSent = 512
+
+	// budgetRemoteWords bounds the 32-bit words of announced bitfields
+	// kept for all the peers of one connection (all its cores together):
+	// 2^20 words, 2^25 blocks announced beyond the contiguous prefixes.
+	budgetRemoteWords = 1 << 20
+	// budgetWantAnswerBytes bounds the bitfield bytes sent in answer to
+	// one connection's wants: 4096 wants of a whole 2^21-block batch.
+	budgetWantAnswerBytes = 1 << 30
 )
+
+// connBudgets are the budgets of one connection (guard.Budget, as v9's
+// core/limits.go), shared by the peers of every core replicated over it,
+// each under its own core's lock, hence the mutex. A peer whose messages
+// would pass one is dropped with ErrProtocol wrapping guard.ErrBudget.
+type connBudgets struct {
+	mu          sync.Mutex
+	remoteWords guard.Budget
+	wantAnswers guard.Budget
+}
+
+// budgetLimits are the limits new connections get (tests lower them).
+var budgetLimits = struct{ remoteWords, wantAnswers uint64 }{budgetRemoteWords, budgetWantAnswerBytes}
+
+func newConnBudgets() *connBudgets {
+	return &connBudgets{
+		remoteWords: guard.Budget{What: "remote bitfield words", Limit: budgetLimits.remoteWords},
+		wantAnswers: guard.Budget{What: "want answer bytes", Limit: budgetLimits.wantAnswers},
+	}
+}
+
+// charge charges n to b (b nil: a peer made without a connection, in
+// tests: nothing is counted).
+func (cb *connBudgets) charge(b func(*connBudgets) *guard.Budget, n uint64) error {
+	if cb == nil || n == 0 {
+		return nil
+	}
+	cb.mu.Lock()
+	defer cb.mu.Unlock()
+	return b(cb).Charge(n)
+}
+
+func (cb *connBudgets) release(b func(*connBudgets) *guard.Budget, n uint64) {
+	if cb == nil || n == 0 {
+		return
+	}
+	cb.mu.Lock()
+	defer cb.mu.Unlock()
+	b(cb).Release(n)
+}
+
+func remoteWordsBudget(cb *connBudgets) *guard.Budget { return &cb.remoteWords }
+func wantAnswersBudget(cb *connBudgets) *guard.Budget { return &cb.wantAnswers }
 
 // ReplicateOptions configure a connection (replication.md, "Connections").
 type ReplicateOptions struct {
@@ -147,8 +206,9 @@ func (p *Protocol) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var peers []*peer
+	budgets := newConnBudgets()
 	for _, c := range cores {
-		pe, err := c.repl.attach(mux, s, &p.opts)
+		pe, err := c.repl.attach(mux, s, &p.opts, budgets)
 		if err != nil {
 			mux.Close()
 			return err
@@ -237,6 +297,8 @@ type peer struct {
 
 	remoteContig uint64            // blocks [0, remoteContig) announced
 	remoteBits   map[uint64]uint32 // word k: blocks 32k..32k+31 announced, beyond remoteContig
+	budgets      *connBudgets      // the connection's (nil in some tests)
+	wantsSent    map[uint64]bool   // want batches (index / wantBatch) sent to it
 
 	nextID    uint64
 	inflight  map[uint64]*request
@@ -262,10 +324,10 @@ type request struct {
 }
 
 // attach opens the core's channel on mux.
-func (r *replicator) attach(mux *protomux.Mux, s *secretstream.Conn, opts *ReplicateOptions) (*peer, error) {
+func (r *replicator) attach(mux *protomux.Mux, s *secretstream.Conn, opts *ReplicateOptions, budgets *connBudgets) (*peer, error) {
 	c := r.core
 	pe := &peer{r: r, s: s, inflight: map[uint64]*request{}, refused: map[uint64]struct{}{}, remoteBits: map[uint64]uint32{},
-		trace: opts.Trace, timeout: opts.RequestTimeout}
+		budgets: budgets, trace: opts.Trace, timeout: opts.RequestTimeout}
 	if pe.timeout <= 0 {
 		pe.timeout = 30 * time.Second
 	}
@@ -299,6 +361,8 @@ func (r *replicator) detach(pe *peer) {
 			r.peers = append(r.peers[:i], r.peers[i+1:]...)
 			pe.inflight = map[uint64]*request{}
 			pe.upgrading = false
+			pe.budgets.release(remoteWordsBudget, uint64(len(pe.remoteBits)))
+			pe.remoteBits = map[uint64]uint32{}
 			r.update()
 			return
 		}
@@ -419,12 +483,18 @@ func (pe *peer) onMessage(_ *protomux.Channel, typ int, p []byte) error {
 	case *wire.NoData:
 		pe.onNoData(m)
 	case *wire.Want:
-		pe.onWant(m.Start, m.Length, m.Any)
+		if err := pe.onWant(m.Start, m.Length, m.Any); err != nil {
+			return pe.fail(err)
+		}
 	case *wire.Unwant:
 	case *wire.Bitfield:
-		pe.onBitfield(m)
+		if err := pe.onBitfield(m); err != nil {
+			return pe.fail(err)
+		}
 	case *wire.Range:
-		pe.onRange(m)
+		if err := pe.onRange(m); err != nil {
+			return pe.fail(err)
+		}
 	case *wire.Extension:
 		pe.onExtension(m)
 	}
@@ -487,6 +557,14 @@ func (pe *peer) onData(m *wire.Data) error {
 	if req.upgrade {
 		pe.upgrading = false
 	}
+	if err := req.answeredBy(m); err != nil {
+		return err
+	}
+	if req.block != nil && m.Block == nil && m.Fork == c.tree.Fork {
+		// Data without the block asked for: as noData, so that the block
+		// is not asked of this peer again and again.
+		pe.refused[*req.block] = struct{}{}
+	}
 	if m.Fork > c.tree.Fork {
 		// A newer fork: following a truncation (reorg.go).
 		return pe.onReorgData(m)
@@ -543,86 +621,231 @@ func (pe *peer) onNoData(m *wire.NoData) {
 	pe.r.update()
 }
 
-// onWant answers which of [start, start+length) this core holds: a range of
-// the contiguous blocks, and a bitfield of the others (replication.md,
-// "want").
-func (pe *peer) onWant(start, length uint64, any bool) {
-	c := pe.r.core
-	end := start + length
-	if end < start || end > c.tree.Length {
-		end = c.tree.Length
+// onWant answers which of [start, start+length) this core holds
+// (replication.md, "want"; JS Replicator._onwant): a range of the
+// contiguous blocks when that says it all, else the first held block for
+// an "any" want, else the contiguous range and a bitfield of the blocks
+// past it. A want longer than a batch is ignored, as JS ignores it; one
+// whose end does not fit in 64 bits is a protocol error. What the answers
+// cost is charged to the connection's want answer budget. c.mu held.
+func (pe *peer) onWant(start, length uint64, any bool) error {
+	if length > maxWantLength {
+		return nil
 	}
+	s, err := guard.SpanOf(start, length)
+	if err != nil {
+		return fmt.Errorf("want: %w", err)
+	}
+	c := pe.r.core
 	contig := c.contiguous()
-	if contig > 0 && start < contig {
+	if s.End < contig || c.tree.Length == contig || (any && s.Start < contig) {
+		if contig > 0 {
+			pe.send(&wire.Range{Start: 0, Length: contig})
+		}
+		return nil
+	}
+	end := min(s.End, c.tree.Length)
+	if any {
+		if b, ok, err := c.st.FirstPresent(s.Start); err == nil && ok && b < end {
+			pe.send(&wire.Range{Start: b, Length: 1})
+		}
+		return nil
+	}
+	if contig > 0 && s.Start < contig {
 		pe.send(&wire.Range{Start: 0, Length: contig})
 	}
-	from := max(start, contig) &^ 31
+	from := max(s.Start, contig) &^ 31
 	if from >= end {
-		return
+		return nil
 	}
-	words := make([]uint32, 0, (end-from+31)/32)
+	n := (end - from + 31) / 32
+	if err := pe.budgets.charge(wantAnswersBudget, 4*n); err != nil {
+		return err
+	}
+	words := make([]uint32, n)
 	nonzero := false
-	for i := from; i < end; i += 32 {
-		var w uint32
-		for j := uint64(0); j < 32 && i+j < end; j++ {
-			if c.st.Has(i + j) {
-				w |= 1 << j
-			}
+	// Walk the runs of held blocks, not every block.
+	for i := from; i < end; {
+		p, ok, err := c.st.FirstPresent(i)
+		if err != nil || !ok || p >= end {
+			break
 		}
-		nonzero = nonzero || w != 0
-		words = append(words, w)
+		q, err := c.st.FirstMissing(p)
+		if err != nil {
+			break
+		}
+		q = min(q, end)
+		setBits(words, p-from, q-from)
+		nonzero = true
+		i = q
 	}
 	if nonzero {
 		pe.send(&wire.Bitfield{Start: from, Bitfield: words})
 	}
+	return nil
 }
 
-func (pe *peer) onRange(m *wire.Range) {
-	end := m.Start + m.Length
-	if end < m.Start {
-		end = ^uint64(0)
+// setBits sets bits [lo, hi) of words.
+func setBits(words []uint32, lo, hi uint64) {
+	for lo < hi {
+		k, b := lo/32, lo%32
+		n := min(32-b, hi-lo)
+		words[k] |= uint32((uint64(1)<<n - 1) << b)
+		lo += n
+	}
+}
+
+// wordMask is the mask of the bits of word k that are in [start, end).
+// (Inclusive ends: k*32+32 is 2^64 for the last word.)
+func wordMask(k, start, end uint64) uint32 {
+	if end == 0 {
+		return 0
+	}
+	lo, last := max(start, k*32), min(end-1, k*32+31)
+	if last < lo {
+		return 0
+	}
+	return uint32((uint64(1)<<(last-lo+1) - 1) << (lo - k*32))
+}
+
+// onRange records blocks the remote announced (drop false) or dropped
+// (replication.md, "range"; JS Peer.onrange). A range whose end does not
+// fit in 64 bits is a protocol error. c.mu held.
+func (pe *peer) onRange(m *wire.Range) error {
+	s, err := guard.SpanOf(m.Start, m.Length)
+	if err != nil {
+		return fmt.Errorf("range: %w", err)
 	}
 	if m.Drop {
-		if m.Start < pe.remoteContig {
-			pe.remoteContig = m.Start
+		if s.Start < pe.remoteContig {
+			pe.remoteContig = s.Start
 		}
-		for i := m.Start; i < end && i < m.Start+maxRemoteWords*32; i += 32 {
-			delete(pe.remoteBits, i/32)
-		}
-	} else if m.Start <= pe.remoteContig && end > pe.remoteContig {
-		pe.remoteContig = end
-	} else {
-		for i := m.Start; i < end && i < m.Start+maxRemoteWords*32; i++ {
-			pe.setRemoteBit(i)
+		pe.clearRemote(s)
+		return nil
+	}
+	switch {
+	case s.Start <= pe.remoteContig:
+		pe.remoteContig = max(pe.remoteContig, s.End)
+	default:
+		if err := pe.setRemote(s.Clip(maxRangeBits)); err != nil {
+			return err
 		}
 	}
+	pe.unrefuse(s)
 	pe.r.update()
+	return nil
 }
 
-func (pe *peer) onBitfield(m *wire.Bitfield) {
+// onBitfield records the remote's bitfield of [start, start+32·len):
+// as JS it is the truth for those blocks (JS Peer.onbitfield), so it
+// lowers the remote's contiguous prefix to start and replaces the words.
+// c.mu held.
+func (pe *peer) onBitfield(m *wire.Bitfield) error {
 	// A bitfield's start MUST be a multiple of 32; JS ignores others.
 	if m.Start%32 != 0 {
-		return
+		return nil
 	}
+	if len(m.Bitfield) == 0 {
+		return nil
+	}
+	first := m.Start / 32
+	s, err := guard.SpanOf(m.Start, 32*uint64(len(m.Bitfield)))
+	if err != nil {
+		return fmt.Errorf("bitfield: %w", err)
+	}
+	if s.Start < pe.remoteContig {
+		pe.remoteContig = s.Start
+	}
+	var added uint64
 	for k, w := range m.Bitfield {
-		if w == 0 {
-			continue
+		word := first + uint64(k)
+		if _, ok := pe.remoteBits[word]; !ok && w != 0 {
+			added++
 		}
-		word := m.Start/32 + uint64(k)
-		if _, ok := pe.remoteBits[word]; !ok && len(pe.remoteBits) >= maxRemoteWords {
-			break
-		}
-		pe.remoteBits[word] |= w
 	}
+	if err := pe.budgets.charge(remoteWordsBudget, added); err != nil {
+		return err
+	}
+	var removed uint64
+	for k, w := range m.Bitfield {
+		word := first + uint64(k)
+		if w != 0 {
+			pe.remoteBits[word] = w
+		} else if _, ok := pe.remoteBits[word]; ok {
+			delete(pe.remoteBits, word)
+			removed++
+		}
+	}
+	pe.budgets.release(remoteWordsBudget, removed)
+	pe.unrefuse(s)
 	pe.r.update()
+	return nil
 }
 
-func (pe *peer) setRemoteBit(i uint64) {
-	word := i / 32
-	if _, ok := pe.remoteBits[word]; !ok && len(pe.remoteBits) >= maxRemoteWords {
+// setRemote marks blocks s as announced, charging new words to the
+// connection's budget. c.mu held.
+func (pe *peer) setRemote(s guard.Span) error {
+	if s.Len() == 0 {
+		return nil
+	}
+	lo, hi := s.Start/32, (s.End-1)/32
+	var added uint64
+	for k := lo; k <= hi; k++ {
+		if _, ok := pe.remoteBits[k]; !ok {
+			added++
+		}
+	}
+	if err := pe.budgets.charge(remoteWordsBudget, added); err != nil {
+		return err
+	}
+	for k := lo; k <= hi; k++ {
+		pe.remoteBits[k] |= wordMask(k, s.Start, s.End)
+	}
+	return nil
+}
+
+// clearRemote unmarks blocks s, in time bounded by the words held, not
+// by the span's length. c.mu held.
+func (pe *peer) clearRemote(s guard.Span) {
+	if s.Len() == 0 || len(pe.remoteBits) == 0 {
 		return
 	}
-	pe.remoteBits[word] |= 1 << (i % 32)
+	lo, hi := s.Start/32, (s.End-1)/32
+	var removed uint64
+	clearWord := func(k uint64) {
+		w, ok := pe.remoteBits[k]
+		if !ok {
+			return
+		}
+		if w &^= wordMask(k, s.Start, s.End); w != 0 {
+			pe.remoteBits[k] = w
+		} else {
+			delete(pe.remoteBits, k)
+			removed++
+		}
+	}
+	if hi-lo < uint64(len(pe.remoteBits)) {
+		for k := lo; k <= hi; k++ {
+			clearWord(k)
+		}
+	} else {
+		for k := range pe.remoteBits {
+			if lo <= k && k <= hi {
+				clearWord(k)
+			}
+		}
+	}
+	pe.budgets.release(remoteWordsBudget, removed)
+}
+
+// unrefuse forgets the noData answers for blocks the remote now announces.
+// c.mu held.
+func (pe *peer) unrefuse(s guard.Span) {
+	for i := range pe.refused {
+		if s.Start <= i && i < s.End && pe.remoteHas(i) {
+			delete(pe.refused, i)
+		}
+	}
 }
 
 // remoteHas reports whether the remote announced block i.
@@ -633,18 +856,58 @@ func (pe *peer) remoteHas(i uint64) bool {
 	return pe.remoteBits[i/32]&(1<<(i%32)) != 0
 }
 
-// want records that blocks [start, end) are wanted and asks peers. c.mu held.
+// nextAnnounced returns the first block in [from, end) that the remote
+// announced, or end; in time bounded by the words held. c.mu held.
+func (pe *peer) nextAnnounced(from, end uint64) uint64 {
+	if from >= end || from < pe.remoteContig {
+		return min(from, end)
+	}
+	lo, hi := from/32, (end-1)/32
+	best := end
+	try := func(k uint64) {
+		w := pe.remoteBits[k] & wordMask(k, from, end)
+		if w == 0 {
+			return
+		}
+		for b := uint64(0); b < 32; b++ {
+			if w&(1<<b) != 0 {
+				best = min(best, k*32+b)
+				return
+			}
+		}
+	}
+	if hi-lo < uint64(len(pe.remoteBits)) {
+		for k := lo; k <= hi && best == end; k++ {
+			try(k)
+		}
+	} else {
+		for k := range pe.remoteBits {
+			if lo <= k && k <= hi {
+				try(k)
+			}
+		}
+	}
+	return best
+}
+
+// want records that blocks [start, end) are wanted and asks the peers
+// that have not announced its first block what they hold in its batch,
+// each batch once per peer (JS LocalWants). c.mu held.
 func (r *replicator) want(start, end uint64) {
 	if end <= start {
 		return
 	}
 	r.wants = append(r.wants, span{start, end})
-	// Ask peers that have not announced these blocks what they have.
+	batch := start / wantBatch
 	for _, pe := range r.peers {
-		if pe.opened && !pe.remoteHas(start) {
-			ws := start / wantBatch * wantBatch
-			pe.send(&wire.Want{Start: ws, Length: wantBatch})
+		if !pe.opened || pe.remoteHas(start) || pe.wantsSent[batch] {
+			continue
 		}
+		if pe.wantsSent == nil || len(pe.wantsSent) >= maxWantsSent {
+			pe.wantsSent = map[uint64]bool{}
+		}
+		pe.wantsSent[batch] = true
+		pe.send(&wire.Want{Start: batch * wantBatch, Length: wantBatch})
 	}
 	r.update()
 }
@@ -736,9 +999,10 @@ func (r *replicator) update() {
 			pe := r.pick(i)
 			if pe == nil {
 				if r.allBusy() {
+					r.armTimer()
 					return
 				}
-				i++
+				i = r.nextAnnounced(i+1, end)
 				continue
 			}
 			pe.nextID++
@@ -799,6 +1063,37 @@ func (r *replicator) pick(i uint64) *peer {
 		}
 	}
 	return best
+}
+
+// nextAnnounced returns the first block in [from, end) some peer
+// announced, or end. c.mu held.
+func (r *replicator) nextAnnounced(from, end uint64) uint64 {
+	next := end
+	for _, pe := range r.peers {
+		if pe.opened && pe.remoteFork == r.core.tree.Fork {
+			next = min(next, pe.nextAnnounced(from, next))
+		}
+	}
+	return next
+}
+
+// answeredBy checks that data answers q (JS Replicator._matchingRequest,
+// which drops such data; here it ends the connection, as an honest peer
+// never sends it): a block only for a block request and of that block, an
+// upgrade only for an upgrade request, a hash only for a hash request (the
+// fork search's), never a seek (none is asked).
+func (q *request) answeredBy(m *wire.Data) error {
+	switch {
+	case m.Block != nil && (q.block == nil || *q.block != m.Block.Index):
+		return fmt.Errorf("data of block %d answers request %d, which did not ask for it", m.Block.Index, m.Request)
+	case m.Upgrade != nil && !q.upgrade:
+		return fmt.Errorf("data with an upgrade answers request %d, which asked for none", m.Request)
+	case m.Hash != nil && (q.block != nil || q.upgrade):
+		return fmt.Errorf("data with a hash proof answers request %d, which asked for none", m.Request)
+	case m.Seek != nil:
+		return fmt.Errorf("data with a seek proof answers request %d, which asked for none", m.Request)
+	}
+	return nil
 }
 
 // asked reports whether a request for block i is in flight to pe.

@@ -1180,8 +1180,9 @@ func VerifyProof(local *Tree, nodes NodeReader, p *TreeProof, v *Verifier) (*Ver
 		if stored.Hash != unverified.Hash {
 			return nil, fmt.Errorf("%w: invalid checksum at node %d", ErrInvalidProof, unverified.Index)
 		}
-		// Stricter than JS, which compares only the hash: a hash proof
-		// with nodes 0 sends the node itself, and its size is in no hash.
+		// MUST: "Its size MUST also equal the stored node's size." (Stricter
+		// than JS, which compares only the hash: a hash proof with nodes 0
+		// sends the node itself, and its size is in no hash.)
 		if stored.Size != unverified.Size {
 			return nil, fmt.Errorf("%w: node %d has size %d, stored %d", ErrInvalidProof, unverified.Index, unverified.Size, stored.Size)
 		}

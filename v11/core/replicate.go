@@ -33,9 +33,11 @@ const (
 	// (wants.js MAX_RANGE), so one want costs at most a 256 KiB answer.
 	maxWantLength = wantBatch
 	// maxRangeBits bounds the blocks one range message marks beyond the
-	// remote's contiguous prefix (the rest of a longer one is not marked):
-	// one message costs at most 2^16 words of work.
-	maxRangeBits = wantBatch
+	// remote's contiguous prefix (the rest of a longer one is not marked;
+	// a want for its batch learns it again): one message costs at most
+	// 2^11 words of work. Peers send long ranges only from 0 (a
+	// contiguous prefix, which costs nothing) or for a batch of appends.
+	maxRangeBits = 1 << 16
 	// maxWantsSent bounds the want batches remembered per peer as asked
 	// (JS LocalWants MAX).
 	maxWantsSent = 512

@@ -52,13 +52,19 @@ func (s *Store) bit(i uint64) (bool, error) {
 // scan returns the first block in [from, limit) whose bit is want, or
 // limit. The caller holds s.mu.
 func (s *Store) scan(from, limit uint64, want bool) (uint64, error) {
-	for i := from; i < limit; {
+	end := limit
+	if want {
+		// No bit is set past the file's end: stop there rather than walk
+		// a long, sparse core page by page.
+		end = min(end, uint64(s.bitsSize)*8)
+	}
+	for i := from; i < end; {
 		p := i / pageBits
 		pg, err := s.page(p)
 		if err != nil {
 			return limit, err
 		}
-		pageEnd := min((p+1)*pageBits, limit)
+		pageEnd := min((p+1)*pageBits, end)
 		if pg == nil {
 			if !want {
 				return i, nil

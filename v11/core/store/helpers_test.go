@@ -203,9 +203,15 @@ func checkWriter(t testing.TB, s *Store, c *testCore) {
 	checkFileEnds(t, s)
 }
 
+// fataler is what testing.TB and *rapid.T share.
+type fataler interface {
+	Helper()
+	Fatalf(format string, args ...any)
+}
+
 // checkFileEnds checks that no file holds anything past the committed
 // state (Open's repair, and every commit, keep them so).
-func checkFileEnds(t testing.TB, s *Store) {
+func checkFileEnds(t fataler, s *Store) {
 	t.Helper()
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -224,7 +230,7 @@ func checkFileEnds(t testing.TB, s *Store) {
 	} {
 		size, err := f.f.Size()
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("Size: %v", err)
 		}
 		if size > f.max {
 			t.Fatalf("%s file of %d bytes, want at most %d (length %d)", f.name, size, f.max, l)

@@ -41,6 +41,8 @@ const (
 	// maxWantsSent bounds the want batches remembered per peer as asked
 	// (JS LocalWants MAX).
 	maxWantsSent = 512
+	// maxRefused bounds the blocks remembered per peer as refused (noData).
+	maxRefused = 4096
 
 	// budgetRemoteWords bounds the 32-bit words of announced bitfields
 	// kept for all the peers of one connection (all its cores together):
@@ -306,6 +308,7 @@ type peer struct {
 	inflight  map[uint64]*request
 	upgrading bool                // an upgrade request is in flight
 	refused   map[uint64]struct{} // blocks the remote answered noData for
+	paused    bool                // it refused maxRefused blocks: no block requests until it syncs a new length
 
 	ext     extensionState // extension names both ways, deliveries (extension.go)
 	failure error
@@ -514,6 +517,10 @@ func (pe *peer) onSync(m *wire.Sync) {
 	pe.remoteCanUpgrade, pe.remoteUploading, pe.remoteDownloading = m.CanUpgrade, m.Uploading, m.Downloading
 	pe.remoteHasManifest = m.HasManifest
 	pe.noUpgrade = false
+	if pe.paused && lengthChanged {
+		pe.paused = false
+		clear(pe.refused)
+	}
 	if m.Fork == c.tree.Fork {
 		pe.lengthAcked = m.RemoteLength
 	} else {
@@ -565,7 +572,7 @@ func (pe *peer) onData(m *wire.Data) error {
 	if req.block != nil && m.Block == nil && m.Fork == c.tree.Fork {
 		// Data without the block asked for: as noData, so that the block
 		// is not asked of this peer again and again.
-		pe.refused[*req.block] = struct{}{}
+		pe.refuse(*req.block)
 	}
 	if m.Fork > c.tree.Fork {
 		// A newer fork: following a truncation (reorg.go).
@@ -618,9 +625,21 @@ func (pe *peer) onNoData(m *wire.NoData) {
 		pe.noUpgrade = true
 	}
 	if req.block != nil {
-		pe.refused[*req.block] = struct{}{}
+		pe.refuse(*req.block)
 	}
 	pe.r.update()
+}
+
+// refuse records that the remote will not send block i. A peer that
+// refused maxRefused blocks is asked for none until its length or fork
+// changes (JS pauses a peer after MAX_BACKOFFS noData answers); this
+// bounds the set, and the work each announcement does on it. c.mu held.
+func (pe *peer) refuse(i uint64) {
+	if len(pe.refused) >= maxRefused {
+		pe.paused = true
+		return
+	}
+	pe.refused[i] = struct{}{}
 }
 
 // onWant answers which of [start, start+length) this core holds
@@ -1054,7 +1073,7 @@ func (r *replicator) pick(i uint64) *peer {
 	c := r.core
 	var best *peer
 	for _, pe := range r.peers {
-		if !pe.opened || pe.remoteFork != c.tree.Fork || len(pe.inflight) >= maxInflight || !pe.remoteHas(i) {
+		if !pe.opened || pe.paused || pe.remoteFork != c.tree.Fork || len(pe.inflight) >= maxInflight || !pe.remoteHas(i) {
 			continue
 		}
 		if _, no := pe.refused[i]; no || pe.asked(i) {
@@ -1067,12 +1086,12 @@ func (r *replicator) pick(i uint64) *peer {
 	return best
 }
 
-// nextAnnounced returns the first block in [from, end) some peer
-// announced, or end. c.mu held.
+// nextAnnounced returns the first block in [from, end) announced by a
+// peer that can be asked now, or end. c.mu held.
 func (r *replicator) nextAnnounced(from, end uint64) uint64 {
 	next := end
 	for _, pe := range r.peers {
-		if pe.opened && pe.remoteFork == r.core.tree.Fork {
+		if pe.opened && !pe.paused && pe.remoteFork == r.core.tree.Fork && len(pe.inflight) < maxInflight {
 			next = min(next, pe.nextAnnounced(from, next))
 		}
 	}

@@ -646,3 +646,79 @@ func nilChannel(t *testing.T) *protomux.Channel {
 	t.Cleanup(func() { close(d.done); m.Close() })
 	return m.CreateChannel(protomux.ChannelOptions{Protocol: wire.Protocol, Messages: wire.NumTypes})
 }
+
+// TestReplicateRefusingPeer: a peer that answers every block request with
+// noData is asked for each block once, and after maxRefused refusals for
+// none until it syncs a new length (JS pauses it too).
+func TestReplicateRefusingPeer(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	const n = maxRefused + 2000
+	w := newWriter(t, nil)
+	blocks := make([][]byte, n)
+	for i := range blocks {
+		blocks[i] = []byte{byte(i)}
+	}
+	if _, err := w.Append(blocks...); err != nil {
+		t.Fatal(err)
+	}
+	r := newClone(t, w.Key())
+	var f *fakePeer
+	f = &fakePeer{w: w, silent: func(req *wire.Request) bool {
+		if req.Block == nil {
+			return false
+		}
+		f.send(&wire.NoData{Request: req.ID, Reason: wire.ReasonNotAvailable})
+		return true
+	}}
+	d, l := tcp(t)
+	go f.run(ctx, l, false)
+	replicating(t, ctx, r, d, &ReplicateOptions{Initiator: true})
+	if _, err := r.Update(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	dctx, dcancel := context.WithTimeout(ctx, time.Second)
+	defer dcancel()
+	if err := r.Download(dctx, 0, n); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Download = %v, want the deadline", err)
+	}
+	f.mu.Lock()
+	asked := map[uint64]int{}
+	for _, q := range f.requests {
+		if q.Block != nil {
+			asked[q.Block.Index]++
+		}
+	}
+	f.mu.Unlock()
+	for i, k := range asked {
+		if k != 1 {
+			t.Errorf("block %d asked %d times", i, k)
+		}
+	}
+	if len(asked) < maxRefused || len(asked) > maxRefused+maxInflight+1 {
+		t.Errorf("%d blocks asked of a peer refusing all, want about maxRefused = %d", len(asked), maxRefused)
+	}
+	// A new length from it: asked again.
+	if _, err := w.Append([]byte("more")); err != nil {
+		t.Fatal(err)
+	}
+	f.send(&wire.Sync{Fork: 0, Length: n + 1, CanUpgrade: true, Uploading: true, Downloading: true, HasManifest: true})
+	before := len(asked)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		f.mu.Lock()
+		k := len(f.requests)
+		f.mu.Unlock()
+		if k > before+1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the peer was not asked again after a new length")
+		}
+		r.mu.Lock()
+		r.repl.want(0, n)
+		r.repl.unwant(0, n)
+		r.mu.Unlock()
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -1,6 +1,7 @@
 // Package merkle implements the Hypercore 11 Merkle tree hashes, namespaces,
 // manifests, signables, signature envelopes and signature verification
-// specified in spec/v11/merkle.md (npm hypercore 11.37.1 lib/caps.js,
+// specified in spec/v11/merkle.md, and its proofs, specified in
+// spec/v11/proofs.md (npm hypercore 11.37.1 lib/caps.js,
 // lib/verifier.js, lib/multisig.js, lib/messages.js, lib/merkle-tree.js and
 // hypercore-crypto 3.7.0).
 //
@@ -28,6 +29,12 @@
 //     cores), [Verifier.Sign], [Verifier.PartialSign] and
 //     [Verifier.Assemble] make them, [PatchIndexes] names the nodes of a
 //     patch.
+//   - Proofs (spec/v11/proofs.md): [BuildProof] answers a [ProofRequest]
+//     from a [SignedTree] and its stored nodes ([NodeReader]) with a
+//     [TreeProof]; [VerifyProof] checks one against the receiver's tree and
+//     says what to store ([VerifiedProof]), or starts a [Reorg] for a newer
+//     fork; [MissingNodes], [Upgradeable], [UpgradeLength] and [ByteOffset]
+//     are the helpers a replicator asks.
 //
 // Every error wraps one of the sentinel errors (ErrTruncated,
 // ErrInvalidSignature, ...), one per failure class of the spec. The package

@@ -248,3 +248,85 @@ func TestCLI11ServeToJS(t *testing.T) {
 		t.Fatalf("get of the last line appended while serving = %q", out)
 	}
 }
+
+// TestCLI11FollowsJSTruncate: a JS 11 writer of 40 blocks
+// (peers/follow.js) truncates to 25 and appends 10 while hypercore clone
+// --v11 --live follows it, and a clone made before the truncation is
+// cloned again after it: both adopt the new fork, keep the 25 blocks the
+// forks share and hold the new ones.
+func TestCLI11FollowsJSTruncate(t *testing.T) {
+	bin := buildCLI(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*jsWait)
+	defer cancel()
+	env := jsref.Require11(t)
+	pr := env.StartWithStdin(ctx, t, "peers/follow.js", "listen", "writer", hex.EncodeToString(channel11Seed), "40")
+	js := &js11Core{jsPeer: watchJS(t, pr), stdin: pr.Stdin}
+	addr := fmt.Sprintf("127.0.0.1:%d", int(js.expect("listening")["port"].(float64)))
+	key := js.expect("core").str("key")
+	dir := t.TempDir()
+
+	stale := filepath.Join(dir, "stale")
+	if out := cli(t, ctx, bin, "clone", key, stale, "--connect", addr, "--v11"); out != "40\n" {
+		t.Fatalf("clone --v11 printed %q", out)
+	}
+
+	live := filepath.Join(dir, "live")
+	cmd := exec.CommandContext(ctx, bin, "clone", key, live, "--connect", addr, "--v11", "--live")
+	out, _ := cmd.StdoutPipe()
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	lines := make(chan string, 100)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	expectLine := func(want string) {
+		t.Helper()
+		select {
+		case l, ok := <-lines:
+			if !ok || l != want {
+				t.Fatalf("clone --live printed %q (open %v), want %q; stderr %s", l, ok, want, stderr.String())
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("clone --live printed nothing new, want %q; stderr %s", want, stderr.String())
+		}
+	}
+	expectLine("40")
+	js.cmd(map[string]any{"truncate": 25})
+	js.expect("truncated")
+	expectLine("25")
+	var news []string
+	for i := 0; i < 10; i++ {
+		news = append(news, fmt.Sprintf("new %d", i))
+	}
+	js.cmd(map[string]any{"append": news})
+	js.expect("appended")
+	expectLine("35")
+	cmd.Process.Signal(syscall.SIGINT)
+	if err := cmd.Wait(); err != nil || stderr.Len() > 0 {
+		t.Fatalf("clone --live after SIGINT: %v; stderr %s", err, stderr.String())
+	}
+
+	if out := cli(t, ctx, bin, "clone", key, stale, "--connect", addr, "--v11"); out != "35\n" {
+		t.Fatalf("clone --v11 of the truncated writer into the clone made before printed %q", out)
+	}
+	want := "block 23\nblock 24\n" + strings.Join(news, "\n") + "\n"
+	for _, d := range []string{live, stale} {
+		if got := cli(t, ctx, bin, "cat", d, "--start", "23", "--newline"); got != want {
+			t.Fatalf("%s: blocks from 23 = %q, want %q", filepath.Base(d), got, want)
+		}
+		if info := cliInfo(t, ctx, bin, d); info["fork"] != 1.0 || info["length"] != 35.0 || info["downloaded"] != 35.0 {
+			t.Fatalf("%s: info %v, want fork 1, length 35, 35 blocks held", filepath.Base(d), info)
+		}
+		if got := cli(t, ctx, bin, "verify", d); got != "ok 35 blocks\n" {
+			t.Fatalf("%s: verify printed %q", filepath.Base(d), got)
+		}
+	}
+}

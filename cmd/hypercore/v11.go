@@ -39,6 +39,10 @@ var headerMagic11 = [8]byte{'h', 'c', '1', '1', 'h', 'd', 'r', '1'}
 // the replication does not report (see the README).
 const openTimeout = 10 * time.Second
 
+// forkPoll is how often a clone waiting for the log to change looks for a
+// new fork.
+const forkPoll = 20 * time.Millisecond
+
 func create11(dir string, stdout io.Writer) error {
 	if err := checkEmpty(dir); err != nil {
 		return err
@@ -424,8 +428,8 @@ func clone11(key [32]byte, dir, addr string, sparse bool, blocks []uint64, live 
 		return fmt.Errorf("the peer does not have this core (it sent nothing for it in %v)", openTimeout)
 	}
 	_, fork, target := remote.state()
-	if fork != c.Fork() && c.Length() > 0 {
-		return fmt.Errorf("the peer's core is at fork %d and this clone at fork %d: following a truncation is not supported yet", fork, c.Fork())
+	if fork < c.Fork() {
+		return fmt.Errorf("the peer's core is at fork %d, behind this clone's fork %d", fork, c.Fork())
 	}
 
 	// job runs f while the connection lasts: it returns f's error, or the
@@ -444,10 +448,18 @@ func clone11(key [32]byte, dir, addr string, sparse bool, blocks []uint64, live 
 			return fmt.Errorf("with %d of %d blocks: %w", countHeld(c, 0, n), n, peerEnded(err))
 		}
 	}
-	// reach brings the clone to length n (the core upgrades from a peer
-	// that has a longer log at once).
-	reach := func(n uint64) error {
-		for c.Length() < n {
+	// reach brings the clone to the peer's fork (the core follows a
+	// truncation by itself once it has seen the peer's newer fork), then to
+	// its length on that fork (the core upgrades from a peer that has a
+	// longer log at once).
+	reach := func() error {
+		for c.Fork() < fork {
+			if err := waitChange(ctx, c, c.Fork(), c.Length()); err != nil {
+				return err
+			}
+		}
+		_, f, n := remote.state()
+		for c.Fork() == f && c.Length() < n {
 			if _, err := c.Update(ctx, c.Length()); err != nil {
 				return err
 			}
@@ -455,14 +467,14 @@ func clone11(key [32]byte, dir, addr string, sparse bool, blocks []uint64, live 
 		return nil
 	}
 	for _, b := range blocks {
-		if b >= max(target, c.Length()) {
+		if b >= target {
 			return fmt.Errorf("block %d is past the peer's length %d", b, target)
 		}
 	}
 	stopProgress := progress11(c, remote, blocks, stderr)
 	defer stopProgress()
 	err = job(func() error {
-		if err := reach(target); err != nil {
+		if err := reach(); err != nil {
 			return err
 		}
 		switch {
@@ -479,22 +491,23 @@ func clone11(key [32]byte, dir, addr string, sparse bool, blocks []uint64, live 
 	if err != nil {
 		return err
 	}
-	last := c.Length()
-	if !live || last > 0 {
-		if _, err := fmt.Fprintln(stdout, last); err != nil {
+	length := c.Length()
+	if !live || length > 0 {
+		if _, err := fmt.Fprintln(stdout, length); err != nil {
 			return err
 		}
 	}
-	for live {
-		var next uint64
+	// live: each change of the log (an append, or a truncation and its
+	// new fork), with its blocks downloaded unless sparse, prints the
+	// length.
+	for fork := c.Fork(); live; fork = c.Fork() {
 		err := job(func() error {
-			n, err := c.Update(ctx, last)
-			if err != nil {
+			if err := waitChange(ctx, c, fork, length); err != nil {
 				return err
 			}
-			next = n
+			length = c.Length()
 			if !sparse {
-				return c.Download(ctx, last, n)
+				return c.Download(ctx, min(c.ContiguousLength(), length), length)
 			}
 			return nil
 		})
@@ -504,12 +517,38 @@ func clone11(key [32]byte, dir, addr string, sparse bool, blocks []uint64, live 
 		if err != nil {
 			return err
 		}
-		last = next
-		if _, err := fmt.Fprintln(stdout, last); err != nil {
+		if _, err := fmt.Fprintln(stdout, length); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// waitChange waits until c's log changes from fork and length: a longer log
+// (Core.Update waits for one), or another fork, which a Core does not
+// signal, so it is looked for every forkPoll.
+func waitChange(ctx context.Context, c *core11.Core, fork, length uint64) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	longer := make(chan error, 1)
+	go func() {
+		_, err := c.Update(ctx, length)
+		longer <- err
+	}()
+	t := time.NewTicker(forkPoll)
+	defer t.Stop()
+	for {
+		select {
+		case err := <-longer:
+			return err
+		case <-t.C:
+			if c.Fork() != fork {
+				return nil
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 // downloadBlocks downloads the listed blocks (sorted, distinct), each run

@@ -279,3 +279,37 @@ func TestServeAppendStdinLive11(t *testing.T) {
 	ok(t, "", "ok 3 blocks\n", "verify", c)
 	checkInfo(t, w, map[string]any{"length": 3.0, "version": 11.0, "writable": true})
 }
+
+// A clone made before the writer truncated is cloned again after it: it
+// adopts the new fork, keeps the blocks both forks share (a sparse clone
+// too), and gets the new ones.
+func TestCloneAfterTruncate11(t *testing.T) {
+	t.Parallel()
+	base := t.TempDir()
+	w := filepath.Join(base, "w")
+	key := strings.TrimSpace(ok(t, "", "", "create", "--v11", w))
+	ok(t, "", "10\n", "append", w, "0", "1", "2", "3", "4", "5", "6", "7", "8", "9")
+	full, sparse := filepath.Join(base, "full"), filepath.Join(base, "sparse")
+	addr, stop := server(t, nil, w, "--listen", "127.0.0.1:0")
+	ok(t, "", "10\n", "clone", key, full, "--connect", addr, "--v11")
+	ok(t, "", "10\n", "clone", key, sparse, "--connect", addr, "--v11", "--blocks", "2,8")
+	if errs := stop(); errs != "" {
+		t.Fatalf("serve wrote to stderr: %s", errs)
+	}
+
+	ok(t, "", "5\n", "truncate", w, "5")
+	ok(t, "", "8\n", "append", w, "x", "y", "z")
+	addr, stop = server(t, nil, w, "--listen", "127.0.0.1:0")
+	ok(t, "", "8\n", "clone", key, full, "--connect", addr, "--v11")
+	checkInfo(t, full, map[string]any{"length": 8.0, "fork": 1.0, "downloaded": 8.0})
+	ok(t, "", "0\n1\n2\n3\n4\nx\ny\nz\n", "cat", full, "--newline")
+	ok(t, "", "ok 8 blocks\n", "verify", full)
+	ok(t, "", "8\n", "clone", key, sparse, "--connect", addr, "--v11", "--blocks", "6")
+	checkInfo(t, sparse, map[string]any{"length": 8.0, "fork": 1.0, "downloaded": 2.0}) // block 2 kept, 8 dropped
+	ok(t, "", "2", "get", sparse, "2")
+	ok(t, "", "y", "get", sparse, "6")
+	ok(t, "", "ok 2 blocks\n", "verify", sparse)
+	if errs := stop(); errs != "" {
+		t.Fatalf("serve wrote to stderr: %s", errs)
+	}
+}

@@ -164,6 +164,7 @@ func (s *Store) prepare(b *Batch) (*plan, error) {
 		p.drop = base < old.Tree.Length
 		p.dropAt = base
 	} else if newLen < old.Tree.Length {
+		// MUST: "A batch without a truncation MUST NOT shrink the length."
 		return nil, invalid("length %d below the stored %d without Truncate", newLen, old.Tree.Length)
 	}
 

@@ -3,7 +3,6 @@ package store
 import (
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -425,5 +424,3 @@ func TestCommitFailsAtEveryWrite(t *testing.T) {
 		})
 	}
 }
-
-var _ = fmt.Sprint

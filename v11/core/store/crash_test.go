@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -168,7 +169,7 @@ func killChild(t *testing.T, mode, dir string, maxRun time.Duration) {
 		t.Fatal(err)
 	}
 	buf := make([]byte, 6)
-	if _, err := out.Read(buf); err != nil || string(buf) != "ready\n" {
+	if _, err := io.ReadFull(out, buf); err != nil || string(buf) != "ready\n" {
 		cmd.Process.Kill()
 		cmd.Wait()
 		t.Fatalf("crash child did not start: %q %v; stderr %s", buf, err, stderr.String())

@@ -161,6 +161,10 @@ func decodeBody(body []byte) (h Header, hasSecret bool, err error) {
 		h.TruncateTo = d.Uint()
 	}
 	h.Extra = cloneBytes(d.Buffer())
+	// MUST: "A body MUST decode to its last byte, with no unknown flag,
+	// fork, length and sizes at most 2^53 − 1, the roots' sizes summing to
+	// at most 2^53 − 1, truncateTo ≤ length, and a manifest (when present)
+	// that decodes."
 	if err := d.Err(); err != nil {
 		return Header{}, false, fmt.Errorf("%w: header body: %w", ErrCorrupt, err)
 	}

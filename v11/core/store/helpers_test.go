@@ -3,10 +3,7 @@ package store
 import (
 	"bytes"
 	"crypto/ed25519"
-	"encoding/binary"
-	"encoding/hex"
 	"errors"
-	"fmt"
 	"testing"
 
 	"golang.org/x/crypto/blake2b"
@@ -318,8 +315,6 @@ type noClose struct{ storage.Storage }
 
 func (noClose) Close() error { return nil }
 
-func hexb(b []byte) string { return hex.EncodeToString(b) }
-
 func isErr(err error, targets ...error) bool {
 	for _, t := range targets {
 		if errors.Is(err, t) {
@@ -328,7 +323,3 @@ func isErr(err error, targets ...error) bool {
 	}
 	return false
 }
-
-var _ = fmt.Sprintf
-var _ = binary.LittleEndian
-var _ = bytes.Equal

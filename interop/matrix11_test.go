@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -71,13 +72,19 @@ type blockCounter struct {
 	counts map[uint64]int
 	total  int
 	hook   func(total int) // called after each count, outside mu
+
+	synced     chan struct{} // closed when a sync with a length arrived
+	syncedOnce sync.Once
 }
 
 func newBlockCounter(sent bool) *blockCounter {
-	return &blockCounter{sent: sent, counts: map[uint64]int{}}
+	return &blockCounter{sent: sent, counts: map[uint64]int{}, synced: make(chan struct{})}
 }
 
 func (b *blockCounter) trace(sent bool, m wire.Message) {
+	if s, ok := m.(*wire.Sync); ok && !sent && s.Length > 0 {
+		b.syncedOnce.Do(func() { close(b.synced) })
+	}
 	d, ok := m.(*wire.Data)
 	if !ok || d.Block == nil || sent != b.sent {
 		return
@@ -480,13 +487,14 @@ const threePeerBlocks = 3000
 // TestMatrix11ThreePeers: a Go clone downloads a core from three writers of
 // it (two JS, one Go; JS writer A is dialled by the reader, JS writer B
 // dials the reader, the Go writer is dialled). A is killed with SIGKILL
-// once it has delivered killAfter blocks; the download completes from the
-// others, every block arrives exactly once, and the others both served.
+// once the reader has received a third of the blocks and A has delivered
+// some; the download completes from the others, every block arrives
+// exactly once, and all three served.
 func TestMatrix11ThreePeers(t *testing.T) {
 	jsref.Require11(t)
 	ctx, cancel := context.WithTimeout(context.Background(), jsWait)
 	defer cancel()
-	const killAfter = 200
+	const killAt = threePeerBlocks / 3
 	seed := hex.EncodeToString(channel11Seed)
 
 	connA, jsA := startJS11Core(t, ctx, true, "writer", seed, threePeerBlocks)
@@ -500,22 +508,36 @@ func TestMatrix11ThreePeers(t *testing.T) {
 	r := newGoClone(t, w.Key())
 
 	cntA, cntB, cntG := newBlockCounter(false), newBlockCounter(false), newBlockCounter(false)
-	var killOnce sync.Once
+	var (
+		killOnce   sync.Once
+		total, byA atomic.Int64
+	)
 	killed := make(chan struct{})
-	cntA.hook = func(n int) {
-		if n >= killAfter {
+	maybeKill := func() {
+		if total.Load() >= killAt && byA.Load() > 0 {
 			killOnce.Do(func() {
 				_ = jsA.proc.Cmd.Process.Kill()
 				close(killed)
 			})
 		}
 	}
+	cntA.hook = func(int) { byA.Add(1); total.Add(1); maybeKill() }
+	cntB.hook = func(int) { total.Add(1); maybeKill() }
+	cntG.hook = cntB.hook
 	doneA, errA := replicateGo(t, ctx, r, connA, true, cntA.trace)
 	replicateGo(t, ctx, r, connB, false, cntB.trace)
 	dg, lg := tcpPair(t)
 	replicateGo(t, ctx, w, lg, false, nil)
 	replicateGo(t, ctx, r, dg, true, cntG.trace)
 
+	// All three are connected before the download starts.
+	for _, c := range []*blockCounter{cntA, cntB, cntG} {
+		select {
+		case <-c.synced:
+		case <-ctx.Done():
+			t.Fatal("a writer's sync did not arrive")
+		}
+	}
 	start := time.Now()
 	if err := r.Download(ctx, 0, threePeerBlocks); err != nil {
 		_, a := cntA.snapshot()
@@ -527,7 +549,7 @@ func TestMatrix11ThreePeers(t *testing.T) {
 	select {
 	case <-killed:
 	default:
-		t.Fatalf("the download ended before JS writer A delivered %d blocks", killAfter)
+		t.Fatalf("the download ended before JS writer A was killed (blocks from A: %d)", byA.Load())
 	}
 	select {
 	case <-doneA:

@@ -387,8 +387,12 @@ var (
 // 32-byte public key there (as JS hypercore 9 does); a Hypercore 11 core
 // keeps the two header slots of spec/v11/storage.md there (the store's
 // HeaderFile is the file named "key"), each opening with the magic
-// "hc11hdr1", slot 0 at byte 0 and slot 1 at byte store.SlotSize. A
-// directory without a key file, or with an empty one, holds no feed.
+// "hc11hdr1", slot 0 at byte 0 and slot 1 at byte store.SlotSize
+// (storage.md, "Files": a tool tells the generations apart by the key
+// file). A directory without a key file, or with an empty one, holds no
+// feed. A Hypercore 11 key file that starts with zeros and has no slot 1 is
+// what a first commit cut short leaves: generation returns 11 with an error
+// wrapping errNoCore (the store opens it empty).
 func generation(dir string) (int, error) {
 	if _, err := os.Stat(dir); err != nil {
 		return 0, fmt.Errorf("%s: %w", dir, errNoDir)
@@ -408,11 +412,18 @@ func generation(dir string) (int, error) {
 	case st.Size() == 32:
 		return 9, nil
 	}
+	var first [8]byte
 	for _, off := range []int64{0, store.SlotSize} {
 		var m [8]byte
 		if _, err := kf.ReadAt(m[:], off); err == nil && m == headerMagic11 {
 			return 11, nil
 		}
+		if off == 0 {
+			first = m
+		}
+	}
+	if first == ([8]byte{}) {
+		return 11, fmt.Errorf("%s: %w (a Hypercore 11 core whose first commit did not complete)", dir, errNoCore)
 	}
 	return 0, fmt.Errorf("%s: the key file is neither a Hypercore 9 key (32 bytes) nor a Hypercore 11 header", dir)
 }
@@ -494,6 +505,9 @@ func checkEmpty(dir string) error {
 func create(dir string, stdout io.Writer) error {
 	if err := checkEmpty(dir); err != nil {
 		return err
+	}
+	if gen, _ := generation(dir); gen == 11 {
+		return fmt.Errorf("%s holds the start of a Hypercore 11 core: create it with --v11", dir)
 	}
 	f, err := core.CreateDir(dir, nil)
 	if err != nil {
@@ -798,7 +812,7 @@ func clone(key []byte, dir, addr string, sparse bool, blocks []uint64, live bool
 	if blocks != nil {
 		sparse = true
 	}
-	if gen, err := generation(dir); err == nil && gen != 9 {
+	if gen, _ := generation(dir); gen == 11 {
 		return fmt.Errorf("%s holds a Hypercore %d core: clone it with --v11", dir, gen)
 	}
 	f, err := core.OpenDir(dir, &core.Options{Key: key, Sparse: sparse})

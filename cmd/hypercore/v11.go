@@ -373,7 +373,7 @@ func clone11(key [32]byte, dir, addr string, sparse bool, blocks []uint64, live 
 	if blocks != nil {
 		sparse = true
 	}
-	if gen, err := generation(dir); err == nil && gen != 11 {
+	if gen, _ := generation(dir); gen == 9 {
 		return fmt.Errorf("%s holds a Hypercore %d feed: clone it without --v11", dir, gen)
 	}
 	s, err := storage.OpenDir(dir)

@@ -109,6 +109,15 @@ func TestCommands11(t *testing.T) {
 	os.WriteFile(filepath.Join(junk, "key"), []byte("not a key"), 0o644)
 	fails(t, 1, "neither a Hypercore 9 key (32 bytes) nor a Hypercore 11 header", "info", junk)
 	fails(t, 1, "neither a Hypercore 9 key (32 bytes) nor a Hypercore 11 header", "create", "--v11", junk)
+	// a Hypercore 11 key file whose first commit was cut short (zeros at
+	// slot 0, no slot 1): no core yet, and create --v11 makes one there
+	torn := t.TempDir()
+	os.WriteFile(filepath.Join(torn, "key"), make([]byte, 1<<20+100), 0o644)
+	fails(t, 1, "no hypercore is stored here (a Hypercore 11 core whose first commit did not complete)", "info", torn)
+	fails(t, 1, "holds the start of a Hypercore 11 core: create it with --v11", "create", torn)
+	ok(t, "", "", "create", "--v11", torn)
+	ok(t, "", "1\n", "append", torn, "one")
+	checkInfo(t, torn, map[string]any{"length": 1.0, "version": 11.0})
 	// bad usage: exit 2
 	fails(t, 2, "bad LENGTH", "truncate", dir, "x")
 	fails(t, 2, "bad LENGTH", "truncate", dir, "1.5")

@@ -117,11 +117,13 @@ func (s *Store) Commit(b *Batch) error {
 	if b.empty() {
 		return nil
 	}
-	p, err := s.prepare(b)
-	if err != nil {
+	p := &plan{bits: newBitEdit(s), contig: s.contig}
+	if err := s.prepare(b, p); err != nil {
+		p.bits.rollback()
 		return err
 	}
 	if err := s.apply(p); err != nil {
+		p.bits.rollback()
 		s.failed = err
 		return err
 	}
@@ -129,23 +131,24 @@ func (s *Store) Commit(b *Batch) error {
 	return nil
 }
 
-// prepare checks b against the committed state and plans its writes.
-func (s *Store) prepare(b *Batch) (*plan, error) {
+// prepare checks b against the committed state and plans its writes in
+// p. Its bitfield edits are in the cache already; the caller rolls them
+// back on error.
+func (s *Store) prepare(b *Batch, p *plan) error {
 	old := &s.h
-	p := &plan{bits: newBitEdit(s), contig: s.contig}
 	if b.header == nil {
 		if !s.has {
-			return nil, invalid("the first commit must set a header")
+			return invalid("the first commit must set a header")
 		}
 		if b.truncate {
-			return nil, invalid("a truncation must set a header")
+			return invalid("a truncation must set a header")
 		}
 		p.newH = old.clone()
 	} else {
 		p.newH = b.header.clone()
 		p.newH.Truncating, p.newH.TruncateTo = false, 0
 		if err := s.checkHeader(&p.newH); err != nil {
-			return nil, err
+			return err
 		}
 		p.secret = p.newH.SecretKey != nil && old.SecretKey == nil
 	}
@@ -155,17 +158,17 @@ func (s *Store) prepare(b *Batch) (*plan, error) {
 	base := old.Tree.Length
 	if b.truncate {
 		if !s.has || b.truncateTo > old.Tree.Length {
-			return nil, invalid("truncation to %d past length %d", b.truncateTo, old.Tree.Length)
+			return invalid("truncation to %d past length %d", b.truncateTo, old.Tree.Length)
 		}
 		if newLen < b.truncateTo {
-			return nil, invalid("truncation to %d but the new tree has length %d", b.truncateTo, newLen)
+			return invalid("truncation to %d but the new tree has length %d", b.truncateTo, newLen)
 		}
 		base = b.truncateTo
 		p.drop = base < old.Tree.Length
 		p.dropAt = base
 	} else if newLen < old.Tree.Length {
 		// MUST: "A batch without a truncation MUST NOT shrink the length."
-		return nil, invalid("length %d below the stored %d without Truncate", newLen, old.Tree.Length)
+		return invalid("length %d below the stored %d without Truncate", newLen, old.Tree.Length)
 	}
 
 	// The nodes the commit can see: the batch's, the new roots, the old
@@ -175,10 +178,10 @@ func (s *Store) prepare(b *Batch) (*plan, error) {
 		// MUST: "Commit MUST refuse a node over a leaf at or past
 		// 2·length of the new tree."
 		if n.Index >= 2*newLen || flattree.RightSpan(n.Index) >= 2*newLen {
-			return nil, invalid("node %d outside a tree of length %d", n.Index, newLen)
+			return invalid("node %d outside a tree of length %d", n.Index, newLen)
 		}
 		if n.Size > compact.MaxSafeInteger {
-			return nil, invalid("node %d of size %d", n.Index, n.Size)
+			return invalid("node %d of size %d", n.Index, n.Size)
 		}
 		bn[n.Index] = n
 	}
@@ -202,7 +205,7 @@ func (s *Store) prepare(b *Batch) (*plan, error) {
 	if p.drop {
 		end, known, err := byteOffset(base, lookup)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		p.dropDataEnd, p.dropDataKnown = end, known
 		m := old.clone()
@@ -212,12 +215,12 @@ func (s *Store) prepare(b *Batch) (*plan, error) {
 		}
 		p.markerBody = encodeBody(&m)
 		if len(p.markerBody) > MaxHeaderSize {
-			return nil, fmt.Errorf("%w: header of %d bytes", ErrTooBig, len(p.markerBody))
+			return fmt.Errorf("%w: header of %d bytes", ErrTooBig, len(p.markerBody))
 		}
 		p.bits.cut, p.bits.cutAt = true, base
 		if base%pageBits != 0 {
 			if _, err := p.bits.get(base / pageBits); err != nil {
-				return nil, err
+				return err
 			}
 		}
 		p.contig = min(p.contig, base)
@@ -229,17 +232,17 @@ func (s *Store) prepare(b *Batch) (*plan, error) {
 		for i := c[0]; i < end; i++ {
 			var err error
 			if i, err = s.scan(i, end, true); err != nil {
-				return nil, err
+				return err
 			}
 			if i >= end {
 				break
 			}
 			if err := p.bits.set(i, false); err != nil {
-				return nil, err
+				return err
 			}
 			p.contig = min(p.contig, i)
 			if leaf, off, ok, err := s.readRecord(2 * i); err != nil {
-				return nil, err
+				return err
 			} else if ok && leaf.Size > 0 {
 				if k := len(p.discards) - 1; k >= 0 && p.discards[k][0]+p.discards[k][1] == off {
 					p.discards[k][1] += leaf.Size
@@ -256,26 +259,26 @@ func (s *Store) prepare(b *Batch) (*plan, error) {
 	for _, bp := range b.blocks {
 		i := bp.index
 		if i >= newLen {
-			return nil, invalid("block %d past length %d", i, newLen)
+			return invalid("block %d past length %d", i, newLen)
 		}
 		if len(bp.data) > MaxBlockSize {
-			return nil, fmt.Errorf("%w: block %d of %d bytes", ErrTooBig, i, len(bp.data))
+			return fmt.Errorf("%w: block %d of %d bytes", ErrTooBig, i, len(bp.data))
 		}
 		leaf, ok, err := lookup(2 * i)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		// MUST: "Commit MUST refuse a block whose leaf is neither in the
 		// batch nor stored, or has another size."
 		if !ok {
-			return nil, invalid("block %d without its leaf", i)
+			return invalid("block %d without its leaf", i)
 		}
 		if leaf.Size != uint64(len(bp.data)) {
-			return nil, invalid("block %d of %d bytes, its leaf says %d", i, len(bp.data), leaf.Size)
+			return invalid("block %d of %d bytes, its leaf says %d", i, len(bp.data), leaf.Size)
 		}
 		if i < base {
 			if present, err := p.bits.value(i); err != nil {
-				return nil, err
+				return err
 			} else if present {
 				continue // stored already; its bytes are not written again
 			}
@@ -285,20 +288,20 @@ func (s *Store) prepare(b *Batch) (*plan, error) {
 		}
 		off, ok, err := byteOffset(i, lookup)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if !ok {
-			return nil, fmt.Errorf("%w: block %d: %w (left of it)", ErrInvalidBatch, i, ErrMissingNode)
+			return fmt.Errorf("%w: block %d: %w (left of it)", ErrInvalidBatch, i, ErrMissingNode)
 		}
 		if off > compact.MaxSafeInteger-leaf.Size {
-			return nil, invalid("block %d ends past 2^53-1", i)
+			return invalid("block %d ends past 2^53-1", i)
 		}
 		leafOffset[2*i] = off
 		if len(bp.data) > 0 {
 			p.datas = append(p.datas, dataWrite{off, bp.data})
 		}
 		if err := p.bits.set(i, true); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	p.setting = p.bits.take()
@@ -306,30 +309,27 @@ func (s *Store) prepare(b *Batch) (*plan, error) {
 	// Node records: the batch's nodes, the leaves of new blocks, the new
 	// roots. A record that already holds the same node is not written
 	// again (a torn rewrite would lose it).
-	want := map[uint64]merkle.Node{}
-	for i, n := range bn {
-		want[i] = n
-	}
+	// bn gets the other records to write; every lookup is done.
 	for i := range leafOffset {
-		if _, ok := want[i]; !ok {
+		if _, ok := bn[i]; !ok {
 			n, _, _ := lookup(i)
-			want[i] = n
+			bn[i] = n
 		}
 	}
 	for _, r := range p.newH.Tree.Roots {
-		if _, ok := want[r.Index]; ok {
+		if _, ok := bn[r.Index]; ok {
 			continue
 		}
 		if o, ok := findRoot(old.Tree.Roots, r.Index); ok && o == r && flattree.RightSpan(r.Index) < 2*base {
 			continue // written when it became a root, and not dropped
 		}
-		want[r.Index] = r
+		bn[r.Index] = r
 	}
-	for i, n := range want {
+	for i, n := range bn {
 		off, put := leafOffset[i]
 		if !put && i%2 == 0 && i/2 < base {
 			if present, err := p.bits.value(i / 2); err != nil {
-				return nil, err
+				return err
 			} else if present {
 				continue // a stored block's leaf, kept with its offset
 			}
@@ -337,7 +337,7 @@ func (s *Store) prepare(b *Batch) (*plan, error) {
 		if flattree.RightSpan(i) < 2*base {
 			cur, curOff, ok, err := s.readRecord(i)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			if ok && cur == n && (!put || curOff == off) {
 				continue
@@ -353,10 +353,10 @@ func (s *Store) prepare(b *Batch) (*plan, error) {
 		// MUST: "Commit MUST refuse a header whose body passes
 		// MaxHeaderSize."
 		if len(p.headerBody) > MaxHeaderSize {
-			return nil, fmt.Errorf("%w: header of %d bytes", ErrTooBig, len(p.headerBody))
+			return fmt.Errorf("%w: header of %d bytes", ErrTooBig, len(p.headerBody))
 		}
 	}
-	return p, nil
+	return nil
 }
 
 // checkHeader checks a new header against the stored one.
@@ -542,22 +542,7 @@ func (s *Store) writeHeader(body []byte) error {
 func (s *Store) install(p *plan) {
 	s.h = p.newH
 	s.has = true
-	s.pmu.Lock()
-	if p.bits.cut {
-		for k := range s.pages {
-			if k*pageBits >= p.bits.cutAt {
-				delete(s.pages, k)
-			}
-		}
-	}
-	for k, pg := range p.bits.work {
-		if allZero(pg[:]) {
-			delete(s.pages, k)
-		} else {
-			s.pages[k] = pg
-		}
-	}
-	s.pmu.Unlock()
+	p.bits.finish()
 	c, err := s.scan(p.contig, s.h.Tree.Length, false)
 	if err != nil {
 		c = p.contig

@@ -93,40 +93,100 @@ func (s *Store) scan(from, limit uint64, want bool) (uint64, error) {
 	return limit, nil
 }
 
-// bitEdit collects the bitfield changes of one Commit on copies of the
-// pages, so that nothing in memory changes until the commit succeeded.
+// bitEdit collects the bitfield changes of one Commit. It edits the cached
+// pages in place (Commit holds the store's write lock, so no reader sees
+// them before the commit ends) and logs every changed byte and every
+// replaced page, so that a failed commit can put memory back as it was.
 type bitEdit struct {
-	s     *Store
-	work  map[uint64]*page  // edited copies
-	dirty map[uint64][2]int // byte range [lo, hi) of each page to write
-	cut   bool              // a truncation dropped the bits from cutAt on
-	cutAt uint64
+	s       *Store
+	touched map[uint64]*page  // the pages this edit uses, as cached now
+	saved   map[uint64]*page  // what the cache held for a replaced page (nil: nothing)
+	undo    []undoByte        // changed bytes, in order
+	dirty   map[uint64][2]int // byte range [lo, hi) of each page to write
+	cut     bool              // a truncation dropped the bits from cutAt on
+	cutAt   uint64
+}
+
+type undoByte struct {
+	pg  *page
+	k   int
+	old byte
 }
 
 func newBitEdit(s *Store) *bitEdit {
-	return &bitEdit{s: s, work: map[uint64]*page{}, dirty: map[uint64][2]int{}}
+	return &bitEdit{s: s, touched: map[uint64]*page{}, saved: map[uint64]*page{}, dirty: map[uint64][2]int{}}
 }
 
-// get returns the working copy of page p.
+// get returns page p for editing, loading or creating it in the cache.
 func (e *bitEdit) get(p uint64) (*page, error) {
-	if pg, ok := e.work[p]; ok {
+	if pg, ok := e.touched[p]; ok {
 		return pg, nil
 	}
-	pg := new(page)
+	var pg *page
 	if !e.cut || p*pageBits < e.cutAt {
 		orig, err := e.s.page(p)
 		if err != nil {
 			return nil, err
 		}
-		if orig != nil {
-			*pg = *orig
-		}
-		if e.cut && (p+1)*pageBits > e.cutAt {
-			clearFrom(pg, e.cutAt%pageBits)
+		switch {
+		case orig != nil && e.cut && (p+1)*pageBits > e.cutAt:
+			// The page of the cut point: a copy without the dropped bits.
+			c := *orig
+			clearFrom(&c, e.cutAt%pageBits)
+			pg = &c
+			e.replace(p, pg)
+		case orig != nil:
+			pg = orig
 		}
 	}
-	e.work[p] = pg
+	if pg == nil {
+		pg = new(page)
+		e.replace(p, pg)
+	}
+	e.touched[p] = pg
 	return pg, nil
+}
+
+// replace puts pg in the cache as page p, saving what was there.
+func (e *bitEdit) replace(p uint64, pg *page) {
+	e.s.pmu.Lock()
+	defer e.s.pmu.Unlock()
+	if _, done := e.saved[p]; !done {
+		e.saved[p] = e.s.pages[p]
+	}
+	e.s.pages[p] = pg
+}
+
+// rollback undoes every change of the edit in the cache.
+func (e *bitEdit) rollback() {
+	for k := len(e.undo) - 1; k >= 0; k-- {
+		u := e.undo[k]
+		u.pg[u.k] = u.old
+	}
+	e.s.pmu.Lock()
+	defer e.s.pmu.Unlock()
+	for p, pg := range e.saved {
+		if pg == nil {
+			delete(e.s.pages, p)
+		} else {
+			e.s.pages[p] = pg
+		}
+	}
+}
+
+// finish drops the cached pages past a truncation that the edit did not
+// use.
+func (e *bitEdit) finish() {
+	if !e.cut {
+		return
+	}
+	e.s.pmu.Lock()
+	defer e.s.pmu.Unlock()
+	for p := range e.s.pages {
+		if p*pageBits >= e.cutAt && e.touched[p] == nil {
+			delete(e.s.pages, p)
+		}
+	}
 }
 
 // clearFrom clears the bits of pg from bit j on.
@@ -143,7 +203,7 @@ func (e *bitEdit) value(i uint64) (bool, error) {
 	if e.cut && i >= e.cutAt {
 		return false, nil
 	}
-	if pg, ok := e.work[i/pageBits]; ok {
+	if pg, ok := e.touched[i/pageBits]; ok {
 		j := i % pageBits
 		return pg[j/8]&(1<<(j%8)) != 0, nil
 	}
@@ -157,14 +217,15 @@ func (e *bitEdit) set(i uint64, v bool) error {
 	if err != nil {
 		return err
 	}
-	old := pg[j/8]
+	k := int(j / 8)
+	old := pg[k]
 	if v {
-		pg[j/8] |= 1 << (j % 8)
+		pg[k] |= 1 << (j % 8)
 	} else {
-		pg[j/8] &^= 1 << (j % 8)
+		pg[k] &^= 1 << (j % 8)
 	}
-	if pg[j/8] != old {
-		k := int(j / 8)
+	if pg[k] != old {
+		e.undo = append(e.undo, undoByte{pg, k, old})
 		r, ok := e.dirty[p]
 		if !ok {
 			r = [2]int{k, k + 1}
@@ -174,7 +235,7 @@ func (e *bitEdit) set(i uint64, v bool) error {
 	return nil
 }
 
-// pending is a set of byte ranges to write, with their bytes.
+// pending is a byte range of the bitfield file to write, with its bytes.
 type pending struct {
 	p     uint64
 	lo    int
@@ -186,8 +247,8 @@ type pending struct {
 func (e *bitEdit) take() []pending {
 	var out []pending
 	for p, r := range e.dirty {
-		out = append(out, pending{p, r[0], append([]byte(nil), e.work[p][r[0]:r[1]]...)})
+		out = append(out, pending{p, r[0], append([]byte(nil), e.touched[p][r[0]:r[1]]...)})
 	}
-	e.dirty = map[uint64][2]int{}
+	clear(e.dirty)
 	return out
 }

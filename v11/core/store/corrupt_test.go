@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"testing"
@@ -422,5 +423,29 @@ func TestCommitFailsAtEveryWrite(t *testing.T) {
 			}
 			t.Logf("%d writes, each failed in turn", writes)
 		})
+	}
+}
+
+// TestHypercore9Directory: a Hypercore 9 feed's files (a 32-byte key file)
+// are not a store: Open is ErrCorrupt and changes no byte.
+func TestHypercore9Directory(t *testing.T) {
+	mem := storage.NewMemory()
+	files := map[string][]byte{
+		storage.Key:       bytes.Repeat([]byte{0xab}, 32),
+		storage.SecretKey: bytes.Repeat([]byte{0xcd}, 64),
+		storage.Tree:      append([]byte{5, 2, 0x57, 2, 0, 0, 0x28, 7}, make([]byte, 24+40)...),
+		storage.Data:      []byte("hello"),
+		storage.Bitfield:  append([]byte{5, 2, 0x57, 0, 0, 0x0e, 0}, make([]byte, 25+3584)...),
+	}
+	for name, b := range files {
+		writeFile(t, mem, name, b)
+	}
+	if _, err := Open(noClose{mem}, nil); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("Open(a Hypercore 9 feed) = %v, want ErrCorrupt", err)
+	}
+	for name, b := range files {
+		if got := readFile(t, mem, name); !bytes.Equal(got, b) {
+			t.Errorf("Open changed the %s file", name)
+		}
 	}
 }

@@ -121,7 +121,9 @@ type ReplicateOptions struct {
 	RequestTimeout time.Duration
 	// Trace, when set, sees every hypercore message sent (sent true) and
 	// received on the core's channel, in order, on the goroutine that sends
-	// or receives it; it must not block.
+	// or receives it, with the core's lock held; it must not block nor
+	// call the core. Messages that arrive after the connection ended on
+	// its writer are dropped unseen.
 	Trace func(sent bool, m wire.Message)
 }
 
@@ -309,6 +311,7 @@ type peer struct {
 	upgrading bool                // an upgrade request is in flight
 	refused   map[uint64]struct{} // blocks the remote answered noData for
 	paused    bool                // it refused maxRefused blocks: no block requests until it syncs a new length
+	detached  bool                // gone from the replicator: what still arrives is dropped
 
 	ext     extensionState // extension names both ways, deliveries (extension.go)
 	failure error
@@ -364,6 +367,7 @@ func (r *replicator) detach(pe *peer) {
 	for i, x := range r.peers {
 		if x == pe {
 			r.peers = append(r.peers[:i], r.peers[i+1:]...)
+			pe.detached = true
 			pe.inflight = map[uint64]*request{}
 			pe.upgrading = false
 			pe.budgets.release(remoteWordsBudget, uint64(len(pe.remoteBits)))
@@ -386,7 +390,7 @@ func (pe *peer) send(m wire.Message) {
 	if pe.trace != nil {
 		pe.trace(true, m)
 	}
-	_ = pe.ch.Send(int(m.Type()), wire.Encode(m))
+	if err := pe.ch.Send(int(m.Type()), wire.Encode(m)); err != nil { println("SEND ERR", err.Error()) }
 }
 
 // onOpen checks the remote's capability (wire.md, "Capability") and
@@ -464,14 +468,21 @@ func (pe *peer) onMessage(_ *protomux.Channel, typ int, p []byte) error {
 	if err != nil {
 		return pe.failLocked(err)
 	}
-	if pe.trace != nil {
-		pe.trace(false, m)
-	}
 	c := pe.r.core
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
 		return ErrClosed
+	}
+	if pe.detached {
+		// The connection ended on its writer while the reader still
+		// delivers what arrived (protomux: a close may overlap one last
+		// delivery); its requests went to other peers already, so its
+		// data is not taken, nor traced as received.
+		return nil
+	}
+	if pe.trace != nil {
+		pe.trace(false, m)
 	}
 	switch m := m.(type) {
 	case *wire.Sync:
@@ -957,13 +968,13 @@ func (r *replicator) update() {
 	// as ours.
 	upgrading := false
 	for _, pe := range r.peers {
-		upgrading = upgrading || pe.upgrading
+		upgrading = upgrading || pe.upgradeInFlight()
 	}
 	for _, pe := range r.peers {
 		if upgrading {
 			break
 		}
-		if !pe.opened || !pe.remoteSynced || pe.noUpgrade || len(pe.inflight) >= maxInflight {
+		if !pe.opened || !pe.remoteSynced || pe.noUpgrade || pe.upgrading || len(pe.inflight) >= maxInflight {
 			continue
 		}
 		if !pe.remoteCanUpgrade || pe.lengthAcked != c.tree.Length {
@@ -984,6 +995,7 @@ func (r *replicator) update() {
 		}
 	}
 	if len(r.wants) == 0 || len(r.peers) == 0 {
+		r.armTimer()
 		return
 	}
 	now := time.Now()
@@ -1042,6 +1054,29 @@ func (r *replicator) update() {
 	r.armTimer()
 }
 
+// upgradeInFlight reports whether an upgrade request to pe is in flight
+// and not stale: one unanswered for RequestTimeout no longer holds the
+// core's upgrades, so another peer may be asked (pe is not asked again
+// while it is in flight). c.mu held.
+func (pe *peer) upgradeInFlight() bool {
+	if !pe.upgrading {
+		return false
+	}
+	now := time.Now()
+	for _, q := range pe.inflight {
+		if !q.upgrade {
+			continue
+		}
+		if !q.stale && now.Sub(q.sent) > pe.timeout {
+			q.stale = true
+		}
+		if !q.stale {
+			return true
+		}
+	}
+	return false
+}
+
 // armTimer makes sure update runs again when the oldest request in flight
 // goes stale. c.mu held.
 func (r *replicator) armTimer() {
@@ -1049,7 +1084,7 @@ func (r *replicator) armTimer() {
 	var timeout time.Duration
 	for _, pe := range r.peers {
 		for _, q := range pe.inflight {
-			if q.block != nil && !q.stale && (first.IsZero() || q.sent.Before(first)) {
+			if (q.block != nil || q.upgrade) && !q.stale && (first.IsZero() || q.sent.Before(first)) {
 				first, timeout = q.sent, pe.timeout
 			}
 		}

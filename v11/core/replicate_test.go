@@ -722,3 +722,37 @@ func TestReplicateRefusingPeer(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestReplicateStalledUpgrade: a peer that never answers an upgrade
+// request does not hold the core's upgrades: after RequestTimeout another
+// peer is asked.
+func TestReplicateStalledUpgrade(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	w := newBlocksWriter(t, 20)
+	r := newClone(t, w.Key())
+	f := &fakePeer{w: w, silent: func(req *wire.Request) bool { return req.Upgrade != nil }}
+	d, l := tcp(t)
+	go f.run(ctx, l, false)
+	opts := &ReplicateOptions{Initiator: true, RequestTimeout: 300 * time.Millisecond}
+	replicating(t, ctx, r, d, opts)
+	for {
+		f.mu.Lock()
+		k := len(f.requests)
+		f.mu.Unlock()
+		if k > 0 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatal("the silent peer was not asked for the upgrade")
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	d2, l2 := tcp(t)
+	replicating(t, ctx, w, l2, nil)
+	replicating(t, ctx, r, d2, opts)
+	if n, err := r.Update(ctx, 0); err != nil || n != 20 {
+		t.Fatalf("Update = %d, %v; want 20 from the second peer", n, err)
+	}
+}

@@ -137,6 +137,14 @@ func checkOnce(t *testing.T, n uint64, want []uint64, counters ...*blockCounter)
 	}
 }
 
+// jsTempDir points TMPDIR, which the JS peers make their storage in, at a
+// directory of the test: a peer killed when the test ends cannot remove its
+// own (about 75 MB of RocksDB files each), and ten runs of the matrix
+// filled the disk.
+func jsTempDir(t *testing.T) {
+	t.Setenv("TMPDIR", t.TempDir())
+}
+
 // tcpPair returns the two ends of a TCP connection on 127.0.0.1.
 func tcpPair(t *testing.T) (dialer, listener net.Conn) {
 	t.Helper()
@@ -403,6 +411,7 @@ func TestMatrix11(t *testing.T) {
 				t.Run(name, func(t *testing.T) {
 					if dir[0] == "js" || dir[1] == "js" {
 						jsref.Require11(t)
+						jsTempDir(t)
 					}
 					ctx, cancel := context.WithTimeout(context.Background(), jsWait)
 					defer cancel()
@@ -492,6 +501,7 @@ const threePeerBlocks = 3000
 // exactly once, and all three served.
 func TestMatrix11ThreePeers(t *testing.T) {
 	jsref.Require11(t)
+	jsTempDir(t)
 	ctx, cancel := context.WithTimeout(context.Background(), jsWait)
 	defer cancel()
 	const killAt = threePeerBlocks / 3
@@ -674,6 +684,7 @@ func TestMatrix11ManyCores(t *testing.T) {
 	seed := channel11Seed
 	t.Run("JS→Go/goDials", func(t *testing.T) {
 		env := jsref.Require11(t)
+		jsTempDir(t)
 		ctx, cancel := context.WithTimeout(context.Background(), jsWait)
 		defer cancel()
 		var js *js11Core
@@ -692,6 +703,7 @@ func TestMatrix11ManyCores(t *testing.T) {
 	})
 	t.Run("Go→JS/jsDials", func(t *testing.T) {
 		env := jsref.Require11(t)
+		jsTempDir(t)
 		ctx, cancel := context.WithTimeout(context.Background(), jsWait)
 		defer cancel()
 		ws := newManyWriters(t, seed)

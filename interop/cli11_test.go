@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -22,12 +23,21 @@ import (
 // hypercore clone --v11 from a JS writer that listens, and a JS clone of a
 // core that hypercore serve serves.
 
-// startJS11Peer starts peers/core.js with args (not connected to the test:
-// it listens, or dials the CLI).
-func startJS11Peer(t *testing.T, ctx context.Context, args ...string) *js11Core {
+// startJS11Peer starts a JS 11 peer script (peers/core.js or
+// peers/follow.js) with args, not connected to the test: it listens, or
+// dials the CLI. When the test ends the peer's stdin is closed and it is
+// given 10 s to exit, so that it removes its core's temporary directory
+// (a killed peer leaves it behind).
+func startJS11Peer(t *testing.T, ctx context.Context, script string, args ...string) *js11Core {
 	t.Helper()
 	env := jsref.Require11(t)
-	pr := env.StartWithStdin(ctx, t, "peers/core.js", args...)
+	pr := env.StartWithStdin(ctx, t, script, args...)
+	t.Cleanup(func() {
+		pr.Stdin.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = pr.Wait(ctx)
+	})
 	return &js11Core{jsPeer: watchJS(t, pr), stdin: pr.Stdin}
 }
 
@@ -61,9 +71,9 @@ func cliInfo(t *testing.T, ctx context.Context, bin, dir string) map[string]any 
 func TestCLI11CloneFromJS(t *testing.T) {
 	bin := buildCLI(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*jsWait)
-	defer cancel()
+	t.Cleanup(cancel) // after the JS peer's exit (startJS11Peer)
 	const n = 1000
-	js := startJS11Peer(t, ctx, "listen", "writer", hex.EncodeToString(channel11Seed), fmt.Sprint(n))
+	js := startJS11Peer(t, ctx, "peers/core.js", "listen", "writer", hex.EncodeToString(channel11Seed), fmt.Sprint(n))
 	addr := fmt.Sprintf("127.0.0.1:%d", int(js.expect("listening")["port"].(float64)))
 	key := js.expect("core").str("key")
 	dir := t.TempDir()
@@ -168,7 +178,7 @@ func TestCLI11CloneFromJS(t *testing.T) {
 func TestCLI11ServeToJS(t *testing.T) {
 	bin := buildCLI(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*jsWait)
-	defer cancel()
+	t.Cleanup(cancel) // after the JS peer's exit (startJS11Peer)
 	dir := filepath.Join(t.TempDir(), "w")
 	key := strings.TrimSpace(cli(t, ctx, bin, "create", "--v11", dir))
 	var lines []string
@@ -192,7 +202,7 @@ func TestCLI11ServeToJS(t *testing.T) {
 	}
 	_, port, _ := strings.Cut(strings.TrimSpace(addr), ":")
 
-	js := startJS11Peer(t, ctx, "dial", "clone", key, port)
+	js := startJS11Peer(t, ctx, "peers/core.js", "dial", "clone", key, port)
 	if e := js.expect("core"); e.str("key") != key {
 		t.Fatalf("JS clone of key %s says key %s", key, e.str("key"))
 	}
@@ -228,7 +238,7 @@ func TestCLI11ServeToJS(t *testing.T) {
 	}
 	js.cmd(map[string]any{"download": []int{0, 300 + more}})
 	js.expect("downloaded")
-	js.stdin.(interface{ Close() error }).Close()
+	js.stdin.(io.Closer).Close()
 	if err := js.proc.Wait(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -257,10 +267,8 @@ func TestCLI11ServeToJS(t *testing.T) {
 func TestCLI11FollowsJSTruncate(t *testing.T) {
 	bin := buildCLI(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*jsWait)
-	defer cancel()
-	env := jsref.Require11(t)
-	pr := env.StartWithStdin(ctx, t, "peers/follow.js", "listen", "writer", hex.EncodeToString(channel11Seed), "40")
-	js := &js11Core{jsPeer: watchJS(t, pr), stdin: pr.Stdin}
+	t.Cleanup(cancel) // after the JS peer's exit (startJS11Peer)
+	js := startJS11Peer(t, ctx, "peers/follow.js", "listen", "writer", hex.EncodeToString(channel11Seed), "40")
 	addr := fmt.Sprintf("127.0.0.1:%d", int(js.expect("listening")["port"].(float64)))
 	key := js.expect("core").str("key")
 	dir := t.TempDir()

@@ -390,7 +390,7 @@ func (pe *peer) send(m wire.Message) {
 	if pe.trace != nil {
 		pe.trace(true, m)
 	}
-	if err := pe.ch.Send(int(m.Type()), wire.Encode(m)); err != nil { println("SEND ERR", err.Error()) }
+	_ = pe.ch.Send(int(m.Type()), wire.Encode(m))
 }
 
 // onOpen checks the remote's capability (wire.md, "Capability") and

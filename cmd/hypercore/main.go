@@ -662,12 +662,9 @@ func info(dir string, asJSON bool, stdout io.Writer) error {
 	}
 	var v feedInfo
 	if gen == 11 {
-		r, err := openReader11(dir)
-		if err != nil {
+		if v, err = info11(dir); err != nil {
 			return err
 		}
-		v = r.info()
-		r.Close()
 	} else {
 		f, err := openExisting(dir)
 		if err != nil {

@@ -4,11 +4,12 @@ package main
 // directories (storage.OpenDir, laid out as spec/v11/storage.md says).
 //
 // create, append, truncate, serve and clone go through a *core11.Core.
-// get, cat, info and verify read the store under it (package
-// v11/core/store) through a reader11, because they check what is stored
-// against the tree, which a Core does not expose: get and cat check each
-// block against its leaf hash as the Hypercore 9 commands do, and verify
-// re-hashes every stored block up to the signed roots.
+// get, cat and verify read the store under it (package v11/core/store)
+// through a reader11, because they check what is stored against the tree,
+// which a Core does not expose: get and cat check each block against its
+// leaf hash as the Hypercore 9 commands do, and verify re-hashes every
+// stored block up to the signed roots. info takes the core's Info and
+// counts the blocks held in the store.
 
 import (
 	"context"
@@ -207,23 +208,31 @@ func (r *reader11) Get(i uint64) ([]byte, error) {
 	return data, nil
 }
 
-func (r *reader11) writable() bool {
-	// As core11: a secret key, and a manifest (or a compat key) to sign by.
-	return r.h.SecretKey != nil && (len(r.h.Manifest) > 0 || r.h.Compat)
-}
-
-func (r *reader11) info() feedInfo {
-	dk := merkle.DiscoveryKey(r.h.Key)
-	return feedInfo{
-		Key:          hex.EncodeToString(r.h.Key[:]),
-		DiscoveryKey: hex.EncodeToString(dk[:]),
-		Length:       r.h.Tree.Length,
-		ByteLength:   r.h.Tree.ByteLength(),
-		Writable:     r.writable(),
-		Downloaded:   r.Downloaded(0, r.h.Tree.Length),
-		Version:      11,
-		Fork:         r.h.Tree.Fork,
+// info11 describes the Hypercore 11 core in dir: what the core says of
+// itself (core11.Core.Info: key, lengths, fork, and whether its key pair
+// can sign alone), and the blocks its store holds.
+func info11(dir string) (feedInfo, error) {
+	c, err := openCore11(dir)
+	if err != nil {
+		return feedInfo{}, err
 	}
+	ci := c.Info()
+	c.Close()
+	r, err := openReader11(dir)
+	if err != nil {
+		return feedInfo{}, err
+	}
+	defer r.Close()
+	return feedInfo{
+		Key:          hex.EncodeToString(ci.Key[:]),
+		DiscoveryKey: hex.EncodeToString(ci.DiscoveryKey[:]),
+		Length:       ci.Length,
+		ByteLength:   ci.ByteLength,
+		Writable:     ci.Writable,
+		Downloaded:   r.Downloaded(0, ci.Length),
+		Version:      11,
+		Fork:         ci.Fork,
+	}, nil
 }
 
 // check is verify of a Hypercore 11 core: the signature of the signed tree

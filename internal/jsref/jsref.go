@@ -269,6 +269,8 @@ func (e *Env) Start(ctx context.Context, t testing.TB, script string, args ...st
 }
 
 // StartWithStdin is Start with a pipe to the script's stdin (Proc.Stdin).
+// When the test ends, stdin is closed and the script has a few seconds to
+// exit (and clean up) before it is killed.
 func (e *Env) StartWithStdin(ctx context.Context, t testing.TB, script string, args ...string) *Proc {
 	t.Helper()
 	return e.start(ctx, t, true, script, args...)
@@ -284,6 +286,11 @@ func (e *Env) start(ctx context.Context, t testing.TB, stdin bool, script string
 			t.Fatal(err)
 		}
 		p.Stdin = in
+		// When ctx ends, close stdin rather than kill: the script gets
+		// stopGrace to exit on its own (and remove its temporary
+		// directories); exec kills it after that.
+		cmd.Cancel = func() error { return in.Close() }
+		cmd.WaitDelay = stopGrace
 	}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -299,11 +306,26 @@ func (e *Env) start(ctx context.Context, t testing.TB, stdin bool, script string
 		close(p.done)
 	}()
 	t.Cleanup(func() {
+		// A script with a stdin pipe is asked to end by closing it, and
+		// given stopGrace to exit on its own (the peers remove their
+		// temporary directories then); it is killed after that.
+		if p.Stdin != nil {
+			_ = p.Stdin.Close()
+			select {
+			case <-p.done:
+				return
+			case <-time.After(stopGrace):
+			}
+		}
 		_ = cmd.Process.Kill()
 		<-p.done
 	})
 	return p
 }
+
+// stopGrace is how long a script started with StartWithStdin has to exit
+// after its stdin is closed at the end of the test.
+const stopGrace = 3 * time.Second
 
 // Stderr returns what the script wrote to stderr so far.
 func (p *Proc) Stderr() string {

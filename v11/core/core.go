@@ -601,8 +601,13 @@ func (c *Core) Download(ctx context.Context, start, end uint64) error {
 // notifyLocked wakes the Gets waiting for blocks in [start, end) and every
 // waiter on a change.
 func (c *Core) notifyLocked(start, end uint64) {
-	for i := start; i < end; i++ {
-		for _, w := range c.waiters[i] {
+	// Walk the waiters, not the range: an upgrade may add 2^40 blocks at
+	// once (a signed length is the writer's claim, not work done here).
+	for i, ws := range c.waiters {
+		if i < start || i >= end {
+			continue
+		}
+		for _, w := range ws {
 			close(w)
 		}
 		delete(c.waiters, i)

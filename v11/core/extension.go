@@ -380,6 +380,8 @@ func (pe *peer) onExtension(m *wire.Extension) {
 	// JS reads the name as a string, invalid UTF-8 replaced.
 	name := messageName(&pe.ext.lastRecv, compact.ReplaceInvalidUTF8(m.Name))
 	e := pe.r.extensions[name]
+	// A message whose name the receiver has not registered MUST be
+	// ignored, not treated as a protocol error.
 	if e == nil || e.h.OnMessage == nil {
 		return
 	}

@@ -227,8 +227,9 @@ func (c *Core) applyReorg(rg *merkle.Reorg) error {
 	old, oldSig := c.tree, c.signature
 	ancestors := min(rg.Ancestors, old.Length, rg.Tree.Length)
 	b := &store.Batch{}
-	// Blocks at or past the fork point MUST be dropped before the newer
-	// fork's tree is adopted: they are not blocks of that tree.
+	// The blocks at or past the fork point are not blocks of the newer
+	// fork: they go in the same commit that adopts its tree, so that no
+	// state, even after a crash, serves one of them as the new fork's.
 	b.Truncate(ancestors)
 	b.PutNode(rg.Nodes...)
 	c.tree, c.signature = rg.Tree.Clone(), slices.Clone(rg.Signature)

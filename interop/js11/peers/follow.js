@@ -26,7 +26,7 @@
 //   {"append":[STR,...]}      -> {"event":"appended","length":N,"fork":F}  (writer)
 //   {"until":{"fork":F,"length":N}}
 //                             -> {"event":"reached","length":N,"fork":F}
-//       waits until the core is at fork F with length N (updating)
+//       waits until the core is at fork F with length N
 //   {"download":[S,E]}        -> {"event":"downloaded","start":S,"end":E}
 //   {"stored":[S,E]}          -> {"event":"stored","indices":[I,...]}
 //   {"values":[S,E]}          -> {"event":"values","values":[STR|null,...]}
@@ -118,13 +118,13 @@ async function run (core, cmd) {
     out({ event: 'appended', length: core.length, fork: core.fork })
   } else if (cmd.until) {
     const { fork, length } = cmd.until
+    // Polled on a timer: a clone upgrades and follows forks eagerly. (An
+    // await of core.update() alone can resolve at once, again and again:
+    // a loop of microtasks that starves the socket it waits on.)
     const deadline = Date.now() + 50000
     while (core.fork !== fork || core.length !== length) {
       if (Date.now() > deadline) throw new Error(`at fork ${core.fork} length ${core.length}, not fork ${fork} length ${length}`)
-      await Promise.race([
-        core.update({ wait: true }).catch(() => {}),
-        new Promise((resolve) => setTimeout(resolve, 100))
-      ])
+      await new Promise((resolve) => setTimeout(resolve, 20))
     }
     out({ event: 'reached', length: core.length, fork: core.fork })
   } else if (cmd.download) {

@@ -57,6 +57,7 @@ type workload struct {
 	GoCPU, JSCPU     []float64 // CPU seconds while the clock ran (v11 rows)
 	V11              bool      // a Hypercore 11 row (JS hypercore 11.37.1)
 	Goal             string    // the issue's goal for the row, if any
+	Retries          []string  `json:",omitempty"` // why runs failed and were run again (v11 rows)
 }
 
 func main() {

@@ -40,7 +40,9 @@ import (
 // where cpu_seconds is the CPU time (user and system, all threads) the
 // process used while the clock ran, and maxrss_kb the process's peak
 // resident set (getrusage), as the JS script prints them
-// (process.cpuUsage(), process.resourceUsage().maxRSS).
+// (process.cpuUsage(), process.resourceUsage().maxRSS). As the JS script,
+// a clone that gets no block for a minute exits 1, and the bench runs it
+// once more.
 
 // v11CloneMain runs the Go side of a v11 clone row, when the command is
 // started with -v11-clone as its first argument.
@@ -132,6 +134,18 @@ func v11Clone(blocks, size int, dir, cpuprofile, memprofile string) error {
 	}
 	done := make(chan error, 1)
 	go func() { done <- r.Replicate(ctx, c, &core11.ReplicateOptions{Initiator: true}) }()
+	// As the JS script: a clone that gets no block for a minute fails.
+	go func() {
+		last, at := uint64(0), time.Now()
+		for range time.Tick(time.Second) {
+			if n := r.ContiguousLength(); n != last {
+				last, at = n, time.Now()
+			} else if time.Since(at) > time.Minute {
+				fmt.Fprintf(os.Stderr, "bench -v11-clone: no block for a minute after %d of %d blocks\n", n, blocks)
+				os.Exit(1)
+			}
+		}
+	}()
 	length, err := r.Update(ctx, 0)
 	if err != nil {
 		return fmt.Errorf("update: %w", err)
@@ -204,13 +218,15 @@ func v11Rows(ctx context.Context, tmp string, scale func(int) int, runs int, wan
 		}
 		for r := 0; r < runs; r++ {
 			gdir, jdir := filepath.Join(tmp, fmt.Sprintf("%s-go-%d", rp.name, r)), filepath.Join(tmp, fmt.Sprintf("%s-js-%d", rp.name, r))
-			g, err := jsonOut(exec.CommandContext(ctx, self, "-v11-clone", "-blocks", fmt.Sprint(rp.blocks), "-size", fmt.Sprint(rp.size), "-dir", gdir))
-			os.RemoveAll(gdir)
+			g, err := twice(w, gdir, func() *exec.Cmd {
+				return exec.CommandContext(ctx, self, "-v11-clone", "-blocks", fmt.Sprint(rp.blocks), "-size", fmt.Sprint(rp.size), "-dir", gdir)
+			})
 			if err != nil {
 				return nil, err
 			}
-			j, err := jsonOut(env.Command(ctx, "bench/replicate.js", fmt.Sprint(rp.blocks), fmt.Sprint(rp.size), jdir))
-			os.RemoveAll(jdir)
+			j, err := twice(w, jdir, func() *exec.Cmd {
+				return env.Command(ctx, "bench/replicate.js", fmt.Sprint(rp.blocks), fmt.Sprint(rp.size), jdir)
+			})
 			if err != nil {
 				return nil, err
 			}
@@ -222,6 +238,21 @@ func v11Rows(ctx context.Context, tmp string, scale func(int) int, runs int, wan
 		progress(w)
 	}
 	return ws, nil
+}
+
+// twice runs a clone, and once more (in an emptied dir) when it fails:
+// the failure is printed and counted in w.Retries.
+func twice(w *workload, dir string, cmd func() *exec.Cmd) (map[string]any, error) {
+	m, err := jsonOut(cmd())
+	os.RemoveAll(dir)
+	if err == nil {
+		return m, nil
+	}
+	fmt.Fprintf(os.Stderr, "%s: a run failed, running it again: %v\n", w.Name, err)
+	w.Retries = append(w.Retries, err.Error())
+	m, err = jsonOut(cmd())
+	os.RemoveAll(dir)
+	return m, err
 }
 
 // markdown11 is the table of the v11 rows: rates, ratios against the
@@ -240,6 +271,11 @@ func markdown11(ws []*workload) string {
 			w.Name, w.What, fmtNum(median(w.Go)), fmtNum(median(w.JS)), w.Unit, w.ratio(), w.Goal, gr, jr, rssRatio, median(w.GoCPU), median(w.JSCPU))
 	}
 	b.WriteString("\nPeak RSS goal: Go ≤ ½ of JS. \"CPU s\" is the CPU time (user and system, all threads) each process used while its clock ran.\n")
+	for _, w := range ws {
+		if len(w.Retries) > 0 {
+			fmt.Fprintf(&b, "\n`%s`: %d run(s) failed and were run again (results.json has why).\n", w.Name, len(w.Retries))
+		}
+	}
 	return b.String()
 }
 

@@ -19,6 +19,11 @@
 // where cpu_seconds is the CPU time (user and system) the process used
 // while the clock ran (process.cpuUsage()) and maxrss_kb its peak resident
 // set (getrusage, through process.resourceUsage()).
+//
+// A run that stops (the replication stream closes before the clone is done,
+// or no block arrives for 60 s) prints why to stderr and exits 1; the bench
+// runs it once more. (One run in about ten hung so on a machine with a load
+// average of 12; none did on a quiet one.)
 
 const net = require('net')
 const path = require('path')
@@ -61,11 +66,31 @@ async function main () {
   const socket = net.connect(server.address().port, '127.0.0.1')
   const s = r.replicate(true)
   socket.on('error', () => {})
-  s.on('error', () => {})
+  let why = null
+  s.on('error', (err) => { why = why || err.code || err.message })
+
+  // A run that stops making progress fails (with what it got) rather than
+  // hanging the bench: the stream closing before the clone is done, or no
+  // block for STALL_MS.
+  let got = 0
+  let last = Date.now()
+  r.on('download', () => { got++; last = Date.now() })
+  let finished = false
+  const fail = (msg) => {
+    if (finished) return
+    console.error('bench/replicate.js: ' + msg + ' after ' + got + ' of ' + blocks + ' blocks (length ' + r.length + ')')
+    process.exit(1)
+  }
+  s.on('close', () => fail('the replication stream closed (' + (why || 'no error') + ')'))
+  const STALL_MS = 60000
+  const watchdog = setInterval(() => { if (Date.now() - last > STALL_MS) fail('no block for ' + STALL_MS + ' ms') }, 1000)
   socket.pipe(s).pipe(socket)
+
   await r.update({ wait: true })
   await r.download({ start: 0, end: r.length }).done()
   const seconds = Number(process.hrtime.bigint() - start) / 1e9
+  finished = true
+  clearInterval(watchdog)
   const cpu = process.cpuUsage(cpu0)
   const cpuSeconds = (cpu.user + cpu.system) / 1e6
 

@@ -57,6 +57,9 @@ type Store struct {
 
 	pmu   sync.Mutex
 	pages map[uint64]*page // loaded bitfield pages that hold a bit
+
+	cmu   sync.Mutex
+	cache *[1 << cacheBits]cachedRecord // node records recently read or written (node.go)
 }
 
 // Open reads the core stored in s (storage.md, "Opening"): it takes the
@@ -67,7 +70,7 @@ type Store struct {
 // ErrCorrupt. On error s is left open for the caller; on success the Store
 // owns it and Close closes it.
 func Open(s storage.Storage, opts *Options) (*Store, error) {
-	st := &Store{st: s, pages: map[uint64]*page{}}
+	st := &Store{st: s, pages: map[uint64]*page{}, cache: new([1 << cacheBits]cachedRecord)}
 	if opts != nil {
 		st.sync = opts.Sync
 	}
@@ -244,6 +247,7 @@ func (s *Store) repair() error {
 // over a leaf at or past 2r, and (when known) the data bytes from dataEnd
 // on. It writes only where something is to be removed.
 func (s *Store) drop(r, dataEnd uint64, known bool) error {
+	defer s.forgetRecords() // it truncates and zeroes records
 	// Bits: keep the bits below r of the byte that holds bit r, cut the
 	// file after it.
 	keep := int64((r + 7) / 8)
@@ -434,7 +438,9 @@ func (s *Store) FirstMissing(from uint64) (uint64, error) {
 	if from >= s.h.Tree.Length {
 		return s.h.Tree.Length, nil
 	}
-	return s.scan(from, s.h.Tree.Length, false)
+	// Every block below the contiguous length is stored: the scan starts
+	// at it (a download asks from the start of its range on every block).
+	return s.scan(max(from, s.contig), s.h.Tree.Length, false)
 }
 
 // FirstPresent returns the first stored block at or after from, and false

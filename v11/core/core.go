@@ -542,18 +542,24 @@ func (c *Core) dropWaiter(index uint64, w chan struct{}) {
 // Update waits until the log is longer than length, or ctx ends, and
 // returns the new length. Peers that know a longer log are asked for it.
 func (c *Core) Update(ctx context.Context, length uint64) (uint64, error) {
+	return c.waitFor(ctx, func() (uint64, bool) { return c.tree.Length, c.tree.Length > length })
+}
+
+// waitFor waits until done reports true (it runs with c.mu held, after the
+// replicator was asked for what may be missing) and returns its value, or
+// until ctx ends or the core closes.
+func (c *Core) waitFor(ctx context.Context, done func() (uint64, bool)) (uint64, error) {
 	for {
 		c.mu.Lock()
 		if c.closed {
 			c.mu.Unlock()
 			return 0, ErrClosed
 		}
-		if c.tree.Length > length {
-			n := c.tree.Length
+		if v, ok := done(); ok {
 			c.mu.Unlock()
-			return n, nil
+			return v, nil
 		}
-		c.repl.upgradeAll()
+		c.repl.update()
 		changed := c.changed
 		c.mu.Unlock()
 		select {

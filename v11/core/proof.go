@@ -108,20 +108,7 @@ func (c *Core) apply(m *wire.Data) (applied, error) {
 		}
 		// Blocks within a known length need no verifier.
 	}
-	p := &merkle.TreeProof{Fork: m.Fork}
-	if m.Block != nil {
-		p.Block = &merkle.BlockProof{Index: m.Block.Index, Value: m.Block.Value, Nodes: fromWire(m.Block.Nodes)}
-	}
-	if m.Hash != nil {
-		p.Hash = &merkle.HashProof{Index: m.Hash.Index, Nodes: fromWire(m.Hash.Nodes)}
-	}
-	if m.Seek != nil {
-		p.Seek = &merkle.SeekProof{Bytes: m.Seek.Bytes, Nodes: fromWire(m.Seek.Nodes)}
-	}
-	if u := m.Upgrade; u != nil {
-		p.Upgrade = &merkle.UpgradeProof{Start: u.Start, Length: u.Length, Nodes: fromWire(u.Nodes),
-			AdditionalNodes: fromWire(u.AdditionalNodes), Signature: u.Signature}
-	}
+	p := treeProof(m)
 	vp, err := merkle.VerifyProof(&c.tree, c.st, p, c.verifier)
 	if err != nil {
 		return res, err

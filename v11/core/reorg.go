@@ -313,26 +313,7 @@ func treeProof(m *wire.Data) *merkle.TreeProof {
 // returns the new fork id: a writer's Truncate raises it, and so does a
 // clone following a peer's truncation.
 func (c *Core) WaitFork(ctx context.Context, fork uint64) (uint64, error) {
-	for {
-		c.mu.Lock()
-		if c.closed {
-			c.mu.Unlock()
-			return 0, ErrClosed
-		}
-		if c.tree.Fork > fork {
-			f := c.tree.Fork
-			c.mu.Unlock()
-			return f, nil
-		}
-		c.repl.update()
-		changed := c.changed
-		c.mu.Unlock()
-		select {
-		case <-changed:
-		case <-ctx.Done():
-			return 0, ctx.Err()
-		}
-	}
+	return c.waitFor(ctx, func() (uint64, bool) { return c.tree.Fork, c.tree.Fork > fork })
 }
 
 // haveRange is the range message announcing new blocks [start, end), as

@@ -954,8 +954,6 @@ func (r *replicator) unwant(start, end uint64) {
 	}
 }
 
-// upgradeAll asks every peer with a longer log for the upgrade. c.mu held.
-func (r *replicator) upgradeAll() { r.update() }
 
 // update sends the requests that the wants and the peers' states call for
 // (replication.md, "Choosing requests"). c.mu held.

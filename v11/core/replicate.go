@@ -954,7 +954,6 @@ func (r *replicator) unwant(start, end uint64) {
 	}
 }
 
-
 // update sends the requests that the wants and the peers' states call for
 // (replication.md, "Choosing requests"). c.mu held.
 func (r *replicator) update() {

@@ -257,9 +257,9 @@ func Files() []string {
 	return append(names, v11...)
 }
 
-// SchemaOf returns the path in FS of the schema that vector file name
+// schemaOf returns the path in FS of the schema that vector file name
 // declares: schema/X in the file's own directory.
-func SchemaOf(name, schema string) string {
+func schemaOf(name, schema string) string {
 	return path.Join(path.Dir(name), "schema", schema)
 }
 

@@ -32,8 +32,8 @@ func TestSchemas(t *testing.T) {
 			if err := json.Unmarshal(raw, &hdr); err != nil {
 				t.Fatal(err)
 			}
-			used[SchemaOf(name, hdr.Schema)] = true
-			doc, err := fs.ReadFile(FS, SchemaOf(name, hdr.Schema))
+			used[schemaOf(name, hdr.Schema)] = true
+			doc, err := fs.ReadFile(FS, schemaOf(name, hdr.Schema))
 			if err != nil {
 				t.Fatalf("schema of %s: %v", name, err)
 			}

@@ -84,23 +84,12 @@ type applied struct {
 // that does not verify. c.mu held.
 func (c *Core) apply(m *wire.Data) (applied, error) {
 	var res applied
-	adopted := false // the manifest arrived with this message
 	// A manifest that arrives with the first upgrade: it must hash to the
 	// key (or be the compat manifest of the key) before anything is
 	// verified with it.
-	if len(m.Manifest) > 0 && c.manifest == nil {
-		mf, err := merkle.DecodeManifest(m.Manifest)
-		if err != nil {
-			return res, fmt.Errorf("manifest: %w", err)
-		}
-		v, err := merkle.NewVerifier(c.key, mf, merkle.VerifierOptions{})
-		if err != nil {
-			return res, fmt.Errorf("manifest: %w", err)
-		}
-		if !v.Compat() {
-			c.manifest, c.manifestRaw, c.verifier = mf, append([]byte(nil), m.Manifest...), v
-			adopted = true
-		}
+	adopted, err := c.adoptManifest(m.Manifest)
+	if err != nil {
+		return res, err
 	}
 	if c.verifier == nil {
 		if m.Upgrade != nil {

@@ -177,7 +177,7 @@ func (pe *peer) onReorgData(m *wire.Data) error {
 		}
 		f.checkBase(c)
 	}
-	if err := c.adoptManifest(m.Manifest); err != nil {
+	if _, err := c.adoptManifest(m.Manifest); err != nil {
 		return err
 	}
 	p := treeProof(m)
@@ -271,23 +271,25 @@ func (r *replicator) dropRange(start, end uint64) {
 
 // adoptManifest takes the manifest sent with data while the core has
 // none: it must hash to the key (or be the compat manifest of the key)
-// before anything is verified with it (as Core.apply does). c.mu held.
-func (c *Core) adoptManifest(raw []byte) error {
+// before anything is verified with it. It reports whether the core took
+// it (a compat manifest is not kept). c.mu held.
+func (c *Core) adoptManifest(raw []byte) (bool, error) {
 	if len(raw) == 0 || c.manifest != nil {
-		return nil
+		return false, nil
 	}
 	mf, err := merkle.DecodeManifest(raw)
 	if err != nil {
-		return fmt.Errorf("manifest: %w", err)
+		return false, fmt.Errorf("manifest: %w", err)
 	}
 	v, err := merkle.NewVerifier(c.key, mf, merkle.VerifierOptions{})
 	if err != nil {
-		return fmt.Errorf("manifest: %w", err)
+		return false, fmt.Errorf("manifest: %w", err)
 	}
-	if !v.Compat() {
-		c.manifest, c.manifestRaw, c.verifier = mf, slices.Clone(raw), v
+	if v.Compat() {
+		return false, nil
 	}
-	return nil
+	c.manifest, c.manifestRaw, c.verifier = mf, slices.Clone(raw), v
+	return true, nil
 }
 
 // treeProof is the merkle proof a data message carries.

@@ -1,17 +1,13 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -239,48 +235,7 @@ func TestServeAppendStdinLive11(t *testing.T) {
 	pw.Write([]byte("first\n"))
 
 	c := filepath.Join(base, "c")
-	clone := exec.Command(bin, "clone", key, c, "--connect", addr, "--v11", "--live")
-	out, _ := clone.StdoutPipe()
-	var errb bytes.Buffer
-	clone.Stderr = &errb
-	if err := clone.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer clone.Process.Kill()
-	lines := make(chan string, 100)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-	}()
-	next := func() string {
-		select {
-		case l := <-lines:
-			return l
-		case <-time.After(10 * time.Second):
-			t.Fatalf("clone --v11 --live printed nothing new; stderr %s", errb.String())
-		}
-		return ""
-	}
-	// the first line may come before or after the first append reaches
-	// the clone: "1" either way (an empty core prints nothing)
-	if l := next(); l != "1" {
-		t.Fatalf("first length line %q, want 1", l)
-	}
-	for i, line := range []string{"second", "third"} {
-		pw.Write([]byte(line + "\n"))
-		want := []string{"2", "3"}[i]
-		if l := next(); l != want {
-			t.Fatalf("length line %q, want %s", l, want)
-		}
-	}
-	pw.Close() // stdin ends; serve keeps serving
-	clone.Process.Signal(syscall.SIGINT)
-	if err := clone.Wait(); err != nil || errb.Len() > 0 {
-		t.Fatalf("clone --v11 --live after SIGINT: %v, stderr %q", err, errb.String())
-	}
+	cloneLive(t, pw, key, c, addr, "--v11")
 	if errs := stop(); errs != "" {
 		t.Fatalf("serve wrote to stderr: %s", errs)
 	}

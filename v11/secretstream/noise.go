@@ -2,7 +2,6 @@ package secretstream
 
 import (
 	"crypto/ed25519"
-	"crypto/rand"
 	"crypto/sha512"
 	"errors"
 	"fmt"
@@ -51,14 +50,13 @@ var cipherSuite = noise.NewCipherSuite(ed25519DH{}, noise.CipherChaChaPoly, nois
 // (JS NoiseSecretStream.keyPair(seed)) does. The private key is seed ‖
 // public key, the layout of libsodium's secret key.
 func GenerateKeyPair(r io.Reader) (ed25519.PrivateKey, error) {
-	if r == nil {
-		r = rand.Reader
-	}
-	var seed [ed25519.SeedSize]byte
-	if _, err := io.ReadFull(r, seed[:]); err != nil {
+	// ed25519.GenerateKey reads SeedSize bytes from r and passes them to
+	// NewKeyFromSeed; with a nil r it uses a secure source.
+	_, priv, err := ed25519.GenerateKey(r)
+	if err != nil {
 		return nil, fmt.Errorf("secretstream: key pair seed: %w", err)
 	}
-	return ed25519.NewKeyFromSeed(seed[:]), nil
+	return priv, nil
 }
 
 // ed25519DH is noise-curve-ed as a flynn/noise DH function: key pairs are
@@ -79,9 +77,6 @@ func (ed25519DH) GenerateKeypair(random io.Reader) (noise.DHKey, error) {
 }
 
 func (ed25519DH) DH(privkey, pubkey []byte) ([]byte, error) {
-	if len(privkey) != ed25519.PrivateKeySize {
-		return nil, fmt.Errorf("secretstream: DH with a %d-byte private key", len(privkey))
-	}
 	return DH(ed25519.PrivateKey(privkey), pubkey)
 }
 

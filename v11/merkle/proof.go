@@ -442,58 +442,25 @@ func (p *prover) seekProof(seekRoot, root uint64) error {
 }
 
 // upgradeProof lays out the upgrade from from/2 to to/2 blocks (JS
-// upgradeProof): for the new root that contains the requester's last leaf,
-// the right siblings met walking up from that leaf; then every further new
-// root, left to right. Where one of those nodes contains the block, hash or
-// seek target of the request (subTree), the target's own proof takes its
-// place, so no node is sent twice.
+// upgradeProof): the nodes PatchIndexes names, in its order. Where one of
+// those nodes contains the block, hash or seek target of the request
+// (subTree), the target's own proof takes its place, so no node is sent
+// twice.
 func (p *prover) upgradeProof(node *indexed, seek *SeekRequest, from, to, subTree uint64) error {
-	if from == 0 {
-		p.hasUpgrade = true
-		p.upgrade = []Node{}
+	patch, err := patchIndexes(from, to)
+	if err != nil {
+		return err
 	}
-	for it := flattree.NewIterator(0); it.FullRoot(to); it.NextTree() {
-		// The requester has this whole tree already.
-		if it.Index()+it.Factor()/2 < from {
-			continue
-		}
-		// The tree that contains the requester's last leaf: connect it.
-		if !p.hasUpgrade && it.Contains(from-2) {
-			p.hasUpgrade = true
-			p.upgrade = []Node{}
-			root, target := it.Index(), from-2
-			it.Seek(target)
-			for cnt := 0; it.Index() != root; cnt++ {
-				if cnt >= maxDepth {
-					return fmt.Errorf("%w: bad upgrade walk from %d to %d", ErrInvalidRequest, target, root)
-				}
-				it.Sibling()
-				if it.Index() > target {
-					if !p.hasNode && !p.hasSeek && it.Contains(subTree) {
-						if err := p.blockAndSeekProof(node, seek, subTree, it.Index()); err != nil {
-							return err
-						}
-					} else {
-						p.upgrade = append(p.upgrade, p.get(it.Index()))
-					}
-				}
-				it.Parent()
-			}
-			continue
-		}
-		if !p.hasUpgrade {
-			p.hasUpgrade = true
-			p.upgrade = []Node{}
-		}
-		// A new root that contains the target: the target's proof
-		// instead of a duplicate node.
-		if !p.hasNode && !p.hasSeek && it.Contains(subTree) {
-			if err := p.blockAndSeekProof(node, seek, subTree, it.Index()); err != nil {
+	p.hasUpgrade = true
+	p.upgrade = []Node{}
+	for _, i := range patch {
+		if l, r := flattree.Spans(i); !p.hasNode && !p.hasSeek && l <= subTree && subTree <= r {
+			if err := p.blockAndSeekProof(node, seek, subTree, i); err != nil {
 				return err
 			}
 			continue
 		}
-		p.upgrade = append(p.upgrade, p.get(it.Index()))
+		p.upgrade = append(p.upgrade, p.get(i))
 	}
 	return nil
 }
@@ -501,38 +468,28 @@ func (p *prover) upgradeProof(node *indexed, seek *SeekRequest, from, to, subTre
 // additionalUpgradeProof lays out the upgrade from from/2 to to/2 blocks
 // the same way, without targets (JS additionalUpgradeProof).
 func (p *prover) additionalUpgradeProof(from, to uint64) error {
-	if from == 0 {
-		p.hasAdditional = true
-		p.additional = []Node{}
+	patch, err := patchIndexes(from, to)
+	if err != nil {
+		return err
 	}
-	for it := flattree.NewIterator(0); it.FullRoot(to); it.NextTree() {
-		if it.Index()+it.Factor()/2 < from {
-			continue
-		}
-		if !p.hasAdditional && it.Contains(from-2) {
-			p.hasAdditional = true
-			p.additional = []Node{}
-			root, target := it.Index(), from-2
-			it.Seek(target)
-			for cnt := 0; it.Index() != root; cnt++ {
-				if cnt >= maxDepth {
-					return fmt.Errorf("%w: bad upgrade walk from %d to %d", ErrInvalidRequest, target, root)
-				}
-				it.Sibling()
-				if it.Index() > target {
-					p.additional = append(p.additional, p.get(it.Index()))
-				}
-				it.Parent()
-			}
-			continue
-		}
-		if !p.hasAdditional {
-			p.hasAdditional = true
-			p.additional = []Node{}
-		}
-		p.additional = append(p.additional, p.get(it.Index()))
+	p.hasAdditional = true
+	p.additional = []Node{}
+	for _, i := range patch {
+		p.additional = append(p.additional, p.get(i))
 	}
 	return nil
+}
+
+// patchIndexes is PatchIndexes for the flat-tree heads from < to. JS's
+// upgradeProof walks the same nodes: for the new root that contains the
+// requester's last leaf, the right siblings met walking up from that leaf;
+// then every further new root, left to right.
+func patchIndexes(from, to uint64) ([]uint64, error) {
+	patch := PatchIndexes(from/2, to/2)
+	if patch == nil {
+		return nil, fmt.Errorf("%w: upgrade from %d to %d blocks", ErrInvalidRequest, from/2, to/2)
+	}
+	return patch, nil
 }
 
 // unpaddedSize is a node's size less padding bytes per block under it (JS

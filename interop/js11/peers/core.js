@@ -35,24 +35,17 @@
 // replicate() makes (secret-stream with keep-alive, protomux), so the Go side
 // meets exactly what the network meets.
 
-const net = require('net')
-const os = require('os')
 const fs = require('fs')
 const path = require('path')
-const sodium = require('sodium-universal')
 const Hypercore = require('hypercore')
+const { out, keyPair, tmpdir, pipe, connect, commands, main } = require('./lib/peer')
 
-function out (o) { process.stdout.write(JSON.stringify(o) + '\n') }
-
-async function main () {
+main(async () => {
   const [mode, kind, arg, a4, a5] = process.argv.slice(2)
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hypercore-go-peer11-'))
+  const tmp = tmpdir('hypercore-go-peer11-')
   let core
   if (kind === 'writer') {
-    const publicKey = Buffer.alloc(32)
-    const secretKey = Buffer.alloc(64)
-    sodium.crypto_sign_seed_keypair(publicKey, secretKey, Buffer.from(arg, 'hex'))
-    core = new Hypercore(path.join(tmp, 'core'), { keyPair: { publicKey, secretKey } })
+    core = new Hypercore(path.join(tmp, 'core'), { keyPair: keyPair(arg) })
     await core.ready()
     const n = Number(a4)
     const blocks = []
@@ -68,49 +61,21 @@ async function main () {
 
   const replicate = (socket, initiator) => {
     out({ event: 'connection', initiator })
-    const s = core.replicate(initiator)
-    let why = null
-    s.on('error', (err) => { why = err.code || err.message })
-    s.on('close', () => out({ event: 'closed', error: why }))
-    socket.on('error', (err) => { why = why || err.code || err.message })
-    socket.pipe(s).pipe(socket)
+    pipe(socket, core.replicate(initiator))
   }
+  const server = await connect(mode, kind === 'writer' ? a5 : a4, replicate, () => out({
+    event: 'core', key: core.key.toString('hex'), discoveryKey: core.discoveryKey.toString('hex'), length: core.length
+  }))
 
-  let server = null
-  if (mode === 'listen') {
-    server = net.createServer((socket) => replicate(socket, false))
-    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
-  }
-  if (mode === 'listen') out({ event: 'listening', port: server.address().port })
-  out({ event: 'core', key: core.key.toString('hex'), discoveryKey: core.discoveryKey.toString('hex'), length: core.length })
-  if (mode === 'dial') {
-    const socket = net.connect(Number(kind === 'writer' ? a5 : a4), '127.0.0.1')
-    replicate(socket, true)
-  }
-
-  let queue = Promise.resolve()
-  let pending = ''
-  process.stdin.on('data', (d) => {
-    pending += d
-    let nl
-    while ((nl = pending.indexOf('\n')) >= 0) {
-      const line = pending.slice(0, nl)
-      pending = pending.slice(nl + 1)
-      if (!line.trim()) continue
-      const cmd = JSON.parse(line)
-      queue = queue.then(() => run(core, cmd)).catch((err) => out({ event: 'error', command: cmd, error: err.message }))
-    }
-  })
   // The end of stdin ends the peer: commands still waiting are abandoned,
   // and the core's directory is removed even if closing it hangs (the test
   // kills the peer a few seconds later).
-  process.stdin.on('end', async () => {
+  commands((cmd) => run(core, cmd), async () => {
     if (server) server.close()
     await Promise.race([core.close().catch(() => {}), new Promise((resolve) => setTimeout(resolve, 1500))])
     fs.rmSync(tmp, { recursive: true, force: true })
-    process.exit(0)
   })
-}
+})
 
 async function run (core, cmd) {
   if (cmd.get !== undefined) {
@@ -139,8 +104,3 @@ async function run (core, cmd) {
     throw new Error('unknown command')
   }
 }
-
-main().catch((err) => {
-  console.error(err)
-  process.exit(1)
-})

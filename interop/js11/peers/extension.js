@@ -36,26 +36,19 @@
 // A failed command prints {"event":"error","command":...,"error":MESSAGE}.
 // It exits when stdin closes.
 
-const net = require('net')
-const os = require('os')
 const fs = require('fs')
 const path = require('path')
-const sodium = require('sodium-universal')
 const Hypercore = require('hypercore')
-
-function out (o) { process.stdout.write(JSON.stringify(o) + '\n') }
+const { out, keyPair, tmpdir, pipe, connect, commands, main } = require('./lib/peer')
 
 const isBytes = (enc) => !enc || enc === 'binary'
 
-async function main () {
+main(async () => {
   const [mode, kind, arg, a4] = process.argv.slice(2)
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hypercore-go-ext11-'))
+  const tmp = tmpdir('hypercore-go-ext11-')
   let core
   if (kind === 'writer') {
-    const publicKey = Buffer.alloc(32)
-    const secretKey = Buffer.alloc(64)
-    sodium.crypto_sign_seed_keypair(publicKey, secretKey, Buffer.from(arg, 'hex'))
-    core = new Hypercore(path.join(tmp, 'core'), { keyPair: { publicKey, secretKey } })
+    core = new Hypercore(path.join(tmp, 'core'), { keyPair: keyPair(arg) })
   } else if (kind === 'clone') {
     core = new Hypercore(path.join(tmp, 'core'), Buffer.from(arg, 'hex'))
   } else {
@@ -64,46 +57,17 @@ async function main () {
   await core.ready()
   core.on('peer-add', () => out({ event: 'peer', peers: core.peers.length }))
 
-  const replicate = (socket, initiator) => {
-    const s = core.replicate(initiator)
-    let why = null
-    s.on('error', (err) => { why = err.code || err.message })
-    s.on('close', () => out({ event: 'closed', error: why }))
-    socket.on('error', (err) => { why = why || err.code || err.message })
-    socket.pipe(s).pipe(socket)
-  }
-
-  let server = null
-  if (mode === 'listen') {
-    server = net.createServer((socket) => replicate(socket, false))
-    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
-    out({ event: 'listening', port: server.address().port })
-  }
-  out({ event: 'core', key: core.key.toString('hex') })
-  if (mode === 'dial') replicate(net.connect(Number(a4), '127.0.0.1'), true)
+  const replicate = (socket, initiator) => pipe(socket, core.replicate(initiator))
+  const server = await connect(mode, a4, replicate, () => out({ event: 'core', key: core.key.toString('hex') }))
 
   const exts = new Map()
-  let queue = Promise.resolve()
-  let pending = ''
-  process.stdin.on('data', (d) => {
-    pending += d
-    let nl
-    while ((nl = pending.indexOf('\n')) >= 0) {
-      const line = pending.slice(0, nl)
-      pending = pending.slice(nl + 1)
-      if (!line.trim()) continue
-      const cmd = JSON.parse(line)
-      queue = queue.then(() => run(core, exts, cmd)).catch((err) => out({ event: 'error', command: cmd, error: err.message }))
-    }
-  })
-  process.stdin.on('end', async () => {
+  commands((cmd) => run(core, exts, cmd), async (queue) => {
     await queue
     if (server) server.close()
     await core.close()
     fs.rmSync(tmp, { recursive: true, force: true })
-    process.exit(0)
   })
-}
+})
 
 async function firstPeer (core) {
   for (let i = 0; i < 3000 && core.peers.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10))
@@ -145,8 +109,3 @@ async function run (core, exts, cmd) {
     throw new Error('unknown command')
   }
 }
-
-main().catch((err) => {
-  console.error(err)
-  process.exit(1)
-})

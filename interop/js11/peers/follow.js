@@ -35,25 +35,18 @@
 // A failed command prints {"event":"error","command":...,"error":MESSAGE}.
 // It exits when stdin closes.
 
-const net = require('net')
-const os = require('os')
 const fs = require('fs')
 const path = require('path')
-const sodium = require('sodium-universal')
 const Hypercore = require('hypercore')
+const { out, keyPair, tmpdir, pipe, connect, commands, main } = require('./lib/peer')
 
-function out (o) { process.stdout.write(JSON.stringify(o) + '\n') }
-
-async function main () {
+main(async () => {
   const [mode, kind, arg, ...rest] = process.argv.slice(2)
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hypercore-go-follow11-'))
+  const tmp = tmpdir('hypercore-go-follow11-')
   let core
   let port
   if (kind === 'writer') {
-    const publicKey = Buffer.alloc(32)
-    const secretKey = Buffer.alloc(64)
-    sodium.crypto_sign_seed_keypair(publicKey, secretKey, Buffer.from(arg, 'hex'))
-    core = new Hypercore(path.join(tmp, 'core'), { keyPair: { publicKey, secretKey } })
+    core = new Hypercore(path.join(tmp, 'core'), { keyPair: keyPair(arg) })
     await core.ready()
     const blocks = []
     for (let i = 0; i < Number(rest[0]); i++) blocks.push(Buffer.from('block ' + i))
@@ -69,45 +62,17 @@ async function main () {
   core.on('truncate', (ancestors, fork) => out({ event: 'truncate', ancestors, fork, length: core.length }))
   core.on('append', () => out({ event: 'append', length: core.length, fork: core.fork }))
 
-  const replicate = (socket, initiator) => {
-    const s = core.replicate(initiator)
-    let why = null
-    s.on('error', (err) => { why = err.code || err.message })
-    s.on('close', () => out({ event: 'closed', error: why }))
-    socket.on('error', (err) => { why = why || err.code || err.message })
-    socket.pipe(s).pipe(socket)
-  }
+  const replicate = (socket, initiator) => pipe(socket, core.replicate(initiator))
+  const server = await connect(mode, port, replicate,
+    () => out({ event: 'core', key: core.key.toString('hex'), length: core.length }))
 
-  let server = null
-  if (mode === 'listen') {
-    server = net.createServer((socket) => replicate(socket, false))
-    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
-    out({ event: 'listening', port: server.address().port })
-  }
-  out({ event: 'core', key: core.key.toString('hex'), length: core.length })
-  if (mode === 'dial') replicate(net.connect(Number(port), '127.0.0.1'), true)
-
-  let queue = Promise.resolve()
-  let pending = ''
-  process.stdin.on('data', (d) => {
-    pending += d
-    let nl
-    while ((nl = pending.indexOf('\n')) >= 0) {
-      const line = pending.slice(0, nl)
-      pending = pending.slice(nl + 1)
-      if (!line.trim()) continue
-      const cmd = JSON.parse(line)
-      queue = queue.then(() => run(core, cmd)).catch((err) => out({ event: 'error', command: cmd, error: err.message }))
-    }
-  })
-  process.stdin.on('end', async () => {
+  commands((cmd) => run(core, cmd), async (queue) => {
     await queue
     if (server) server.close()
     await core.close()
     fs.rmSync(tmp, { recursive: true, force: true })
-    process.exit(0)
   })
-}
+})
 
 async function run (core, cmd) {
   if (cmd.truncate !== undefined) {
@@ -145,8 +110,3 @@ async function run (core, cmd) {
     throw new Error('unknown command')
   }
 }
-
-main().catch((err) => {
-  console.error(err)
-  process.exit(1)
-})

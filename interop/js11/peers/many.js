@@ -28,20 +28,16 @@
 // A failed command prints {"event":"error","command":...,"error":MESSAGE}.
 // It exits when stdin closes.
 
-const net = require('net')
-const os = require('os')
 const fs = require('fs')
 const path = require('path')
 const crypto = require('crypto')
-const sodium = require('sodium-universal')
 const Hypercore = require('hypercore')
 const CoreStorage = require('hypercore-storage')
+const { out, keyPair, tmpdir, pipe, connect, commands, main } = require('./lib/peer')
 
-function out (o) { process.stdout.write(JSON.stringify(o) + '\n') }
-
-async function main () {
+main(async () => {
   const [mode, kind, ...rest] = process.argv.slice(2)
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hypercore-go-many11-'))
+  const tmp = tmpdir('hypercore-go-many11-')
   const storage = new CoreStorage(path.join(tmp, 'store'))
   const cores = []
   let port
@@ -52,9 +48,7 @@ async function main () {
       const n = Buffer.alloc(4)
       n.writeUInt32LE(k)
       const s = crypto.createHash('sha256').update(Buffer.concat([seed, n])).digest()
-      const publicKey = Buffer.alloc(32)
-      const secretKey = Buffer.alloc(64)
-      sodium.crypto_sign_seed_keypair(publicKey, secretKey, s)
+      const { publicKey, secretKey } = keyPair(s)
       // Key and manifest are given: in a shared storage a core opened
       // without a key is the storage's default core. They are what
       // new Hypercore(dir, { keyPair }) makes (a default v1 manifest).
@@ -84,44 +78,19 @@ async function main () {
     out({ event: 'connection', initiator })
     const s = cores[0].replicate(initiator)
     for (const core of cores.slice(1)) core.replicate(s)
-    let why = null
-    s.on('error', (err) => { why = err.code || err.message })
-    s.on('close', () => out({ event: 'closed', error: why }))
-    socket.on('error', (err) => { why = why || err.code || err.message })
-    socket.pipe(s).pipe(socket)
+    pipe(socket, s)
   }
+  const server = await connect(mode, port, replicate,
+    () => out({ event: 'cores', keys: cores.map((c) => c.key.toString('hex')) }))
 
-  let server = null
-  if (mode === 'listen') {
-    server = net.createServer((socket) => replicate(socket, false))
-    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
-    out({ event: 'listening', port: server.address().port })
-  }
-  out({ event: 'cores', keys: cores.map((c) => c.key.toString('hex')) })
-  if (mode === 'dial') replicate(net.connect(Number(port), '127.0.0.1'), true)
-
-  let queue = Promise.resolve()
-  let pending = ''
-  process.stdin.on('data', (d) => {
-    pending += d
-    let nl
-    while ((nl = pending.indexOf('\n')) >= 0) {
-      const line = pending.slice(0, nl)
-      pending = pending.slice(nl + 1)
-      if (!line.trim()) continue
-      const cmd = JSON.parse(line)
-      queue = queue.then(() => run(cores, cmd)).catch((err) => out({ event: 'error', command: cmd, error: err.message }))
-    }
-  })
-  process.stdin.on('end', async () => {
+  commands((cmd) => run(cores, cmd), async (queue) => {
     await queue
     if (server) server.close()
     for (const core of cores) await core.close()
     await storage.close()
     fs.rmSync(tmp, { recursive: true, force: true })
-    process.exit(0)
   })
-}
+})
 
 async function run (cores, cmd) {
   if (cmd.download !== undefined) {
@@ -138,8 +107,3 @@ async function run (cores, cmd) {
     throw new Error('unknown command')
   }
 }
-
-main().catch((err) => {
-  console.error(err)
-  process.exit(1)
-})

@@ -293,13 +293,7 @@ func (c *Conn) readError(err error) error {
 		return ErrClosed
 	default:
 	}
-	if errors.Is(err, os.ErrDeadlineExceeded) {
-		return fmt.Errorf("%w: read: %w", ErrTimeout, err)
-	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("%w: read: %w", ErrTimeout, err)
-	}
-	return fmt.Errorf("secretstream: read: %w", err)
+	return ioError("read", err)
 }
 
 // writeRaw writes b whole, within WriteTimeout (or the handshake context).
@@ -313,16 +307,25 @@ func (c *Conn) writeRaw(b []byte) error {
 	return nil
 }
 
+// writeError names a failed write: a deadline is ErrTimeout, and a write
+// after Close is ErrClosed.
 func (c *Conn) writeError(err error) error {
 	select {
 	case <-c.closed:
 		return ErrClosed
 	default:
 	}
+	return ioError("write", err)
+}
+
+// ioError wraps the error of a read or write (op): ErrTimeout for a
+// deadline or the handshake context's end, the connection's error
+// otherwise.
+func ioError(op string, err error) error {
 	if errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("%w: write: %w", ErrTimeout, err)
+		return fmt.Errorf("%w: %s: %w", ErrTimeout, op, err)
 	}
-	return fmt.Errorf("secretstream: write: %w", err)
+	return fmt.Errorf("secretstream: %s: %w", op, err)
 }
 
 // ReadMessage returns the next non-empty message. Empty messages are

@@ -1077,6 +1077,10 @@ func (pe *peer) upgradeInFlight() bool {
 // armTimer makes sure update runs again when the oldest request in flight
 // goes stale. c.mu held.
 func (r *replicator) armTimer() {
+	if r.timer != nil {
+		// Armed already: when it fires, update runs and arms it again.
+		return
+	}
 	var first time.Time
 	var timeout time.Duration
 	for _, pe := range r.peers {
@@ -1086,7 +1090,7 @@ func (r *replicator) armTimer() {
 			}
 		}
 	}
-	if first.IsZero() || r.timer != nil {
+	if first.IsZero() {
 		return
 	}
 	r.timer = time.AfterFunc(time.Until(first.Add(timeout))+time.Millisecond, func() {

@@ -375,6 +375,21 @@ func (c pfClone) verify(p *TreeProof, w *pfWriter) (*VerifiedProof, error) {
 	return VerifyProof(&c.tree, c.nodes, p, w.v)
 }
 
+// roundTrip builds the proof a writer of n blocks sends for req, checks it
+// against refProof, verifies it as requester c and checks what c stores
+// (wantTree as for checkVerified).
+func (c pfClone) roundTrip(t testing.TB, w *pfWriter, n uint64, req ProofRequest, wantTree int) {
+	t.Helper()
+	p := w.build(t, n, req)
+	checkAgainstRef(t, w, n, req, p)
+	what := fmt.Sprintf("VerifyProof(length %d, %s from %d)", c.tree.Length, fmtReq(req), n)
+	vp, err := c.verify(p, w)
+	if err != nil {
+		t.Fatalf("%s: %v (%s)", what, err, fmtProof(p))
+	}
+	checkVerified(t, w, what, vp, p, wantTree)
+}
+
 // TestProofBlocks builds and verifies every block request with every
 // nodes count a requester may send, for every writer length up to pfMax
 // and every requester length below it, against a requester that stores
@@ -477,14 +492,7 @@ func TestProofUpgrades(t *testing.T) {
 						}
 						continue
 					}
-					p := w.build(t, n, req)
-					checkAgainstRef(t, w, n, req, p)
-					what := fmt.Sprintf("VerifyProof(length %d, %s from %d)", l, fmtReq(req), n)
-					vp, err := c.verify(p, w)
-					if err != nil {
-						t.Fatalf("%s: %v (%s)", what, err, fmtProof(p))
-					}
-					checkVerified(t, w, what, vp, p, int(n))
+					c.roundTrip(t, w, n, req, int(n))
 					count++
 				}
 				// A block inside the requester's tree with the upgrade.
@@ -496,14 +504,7 @@ func TestProofUpgrades(t *testing.T) {
 								continue
 							}
 							req := ProofRequest{Block: &BlockRequest{Index: b, Nodes: k}, Upgrade: up}
-							p := w.build(t, n, req)
-							checkAgainstRef(t, w, n, req, p)
-							what := fmt.Sprintf("VerifyProof(length %d full, %s from %d)", l, fmtReq(req), n)
-							vp, err := cf.verify(p, w)
-							if err != nil {
-								t.Fatalf("%s: %v (%s)", what, err, fmtProof(p))
-							}
-							checkVerified(t, w, what, vp, p, int(n))
+							cf.roundTrip(t, w, n, req, int(n))
 							count++
 						}
 					}
@@ -530,14 +531,7 @@ func TestProofHashes(t *testing.T) {
 					maxNodes := MaxMissingNodes(idx, l)
 					for k := uint64(0); k <= maxNodes; k++ {
 						req := ProofRequest{Hash: &HashRequest{Index: idx, Nodes: k}}
-						p := w.build(t, n, req)
-						checkAgainstRef(t, w, n, req, p)
-						what := fmt.Sprintf("VerifyProof(length %d, %s from %d)", l, fmtReq(req), n)
-						vp, err := full.verify(p, w)
-						if err != nil {
-							t.Fatalf("%s: %v", what, err)
-						}
-						checkVerified(t, w, what, vp, p, -1)
+						full.roundTrip(t, w, n, req, -1)
 						count++
 					}
 				} else if l < n {
@@ -552,14 +546,7 @@ func TestProofHashes(t *testing.T) {
 						}
 						continue
 					}
-					p := w.build(t, n, req)
-					checkAgainstRef(t, w, n, req, p)
-					what := fmt.Sprintf("VerifyProof(length %d, %s from %d)", l, fmtReq(req), n)
-					vp, err := full.verify(p, w)
-					if err != nil {
-						t.Fatalf("%s: %v (%s)", what, err, fmtProof(p))
-					}
-					checkVerified(t, w, what, vp, p, int(n))
+					full.roundTrip(t, w, n, req, int(n))
 					count++
 				}
 			}

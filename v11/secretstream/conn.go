@@ -125,7 +125,9 @@ func Handshake(ctx context.Context, c net.Conn, cfg Config) (conn *Conn, err err
 		return nil, err
 	}
 
-	tr := &timeoutReader{c: c, timeout: cfg.ReadTimeout}
+	// The handshake ends when ctx does: its deadline caps every read and
+	// write, and its cancellation interrupts them.
+	tr := &timeoutReader{c: c, timeout: cfg.ReadTimeout, ctx: ctx}
 	conn = &Conn{
 		nc: c,
 		r:  tr,
@@ -143,9 +145,6 @@ func Handshake(ctx context.Context, c net.Conn, cfg Config) (conn *Conn, err err
 		conn.maxPlain = MaxPlaintextSize
 	}
 
-	// The handshake ends when ctx does: its deadline caps every read and
-	// write, and its cancellation interrupts them.
-	tr.setContext(ctx)
 	stop := context.AfterFunc(ctx, tr.cancel)
 	defer func() {
 		stop()
@@ -520,15 +519,8 @@ type timeoutReader struct {
 	timeout time.Duration
 
 	mu        sync.Mutex
-	ctx       context.Context // the handshake's, or nil
+	ctx       context.Context // the handshake's until endContext, then nil
 	cancelled bool
-}
-
-// setContext bounds reads and writes by ctx, until endContext.
-func (r *timeoutReader) setContext(ctx context.Context) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.ctx = ctx
 }
 
 // endContext ends the handshake's bound: no deadline until the next read
@@ -573,7 +565,9 @@ func (r *timeoutReader) deadline(d time.Duration) (time.Time, error) {
 func (r *timeoutReader) Read(p []byte) (int, error) {
 	r.mu.Lock()
 	t, err := r.deadline(r.timeout)
-	if err == nil && (!t.IsZero() || r.ctx != nil || r.timeout > 0) {
+	// t is zero unless there is a timeout or a context; with neither, the
+	// deadline is left alone (endContext cleared it).
+	if err == nil && (r.ctx != nil || r.timeout > 0) {
 		err = r.c.SetReadDeadline(t)
 	}
 	r.mu.Unlock()
@@ -591,7 +585,7 @@ func (r *timeoutReader) writeDeadline(d time.Duration) error {
 	if err != nil {
 		return err
 	}
-	if !t.IsZero() || r.ctx != nil || d > 0 {
+	if r.ctx != nil || d > 0 {
 		return r.c.SetWriteDeadline(t)
 	}
 	return nil

@@ -224,8 +224,12 @@ func Handshake(ctx context.Context, c net.Conn, cfg Config) (conn *Conn, err err
 
 // appendFrame appends u24le(len(body)) ‖ body to dst.
 func appendFrame(dst, body []byte) []byte {
-	n := len(body)
-	return append(append(dst, byte(n), byte(n>>8), byte(n>>16)), body...)
+	return append(appendLength(dst, len(body)), body...)
+}
+
+// appendLength appends a frame's length, u24le(n), to dst.
+func appendLength(dst []byte, n int) []byte {
+	return append(dst, byte(n), byte(n>>8), byte(n>>16))
 }
 
 func (c *Conn) writeHandshake(hs *handshakeState) error {
@@ -458,9 +462,7 @@ func (c *Conn) writeLocked(p []byte) error {
 		return c.werr
 	}
 	n := len(p) + ABytes
-	frame := make([]byte, 3, 3+n)
-	frame[0], frame[1], frame[2] = byte(n), byte(n>>8), byte(n>>16)
-	frame = c.push.Seal(frame, p, TagMessage)
+	frame := c.push.Seal(appendLength(make([]byte, 0, 3+n), n), p, TagMessage)
 	if err := c.writeRaw(frame); err != nil {
 		// A frame may be half written: the stream cannot go on.
 		c.werr = err

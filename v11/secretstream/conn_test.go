@@ -520,8 +520,8 @@ func (p *rawPeer) handshake() {
 		t.Error(err)
 		return
 	}
-	step := func(write bool) {
-		if write {
+	step := func(send bool) {
+		if send {
 			m, err := p.hs.write()
 			if err != nil {
 				t.Error(err)
@@ -531,7 +531,7 @@ func (p *rawPeer) handshake() {
 				p.msg3 = appendFrame(nil, m)
 				return
 			}
-			if err := write2(p.c, appendFrame(nil, m)); err != nil {
+			if err := write(p.c, appendFrame(nil, m)); err != nil {
 				t.Error(err)
 			}
 			return
@@ -553,8 +553,6 @@ func (p *rawPeer) handshake() {
 	p.push = NewPush(&p.res.tx, &header)
 }
 
-func write2(c net.Conn, b []byte) error { _, err := c.Write(b); return err }
-
 // setup returns this peer's honest setup frame (framed).
 func (p *rawPeer) setup() []byte {
 	id := StreamID(p.res.hash[:], p.init)
@@ -563,8 +561,7 @@ func (p *rawPeer) setup() []byte {
 
 // message returns the next message frame for plaintext.
 func (p *rawPeer) message(plain []byte) []byte {
-	n := len(plain) + ABytes
-	return p.push.Seal([]byte{byte(n), byte(n >> 8), byte(n >> 16)}, plain, TagMessage)
+	return p.push.Seal(appendLength(nil, len(plain)+ABytes), plain, TagMessage)
 }
 
 // withRawPeer runs a Go Conn in the role goInit against a raw peer on a TCP
@@ -626,7 +623,7 @@ func TestConnSetupFrames(t *testing.T) {
 				withRawPeer(t, goInit, Config{}, func(p *rawPeer, conn func() *Conn) {
 					out := append(p.msg3, tc.frame(p)...)
 					out = append(out, p.message([]byte("data"))...)
-					if err := write2(p.c, out); err != nil {
+					if err := write(p.c, out); err != nil {
 						t.Fatal(err)
 					}
 					c := conn()
@@ -652,7 +649,7 @@ func TestConnDataBeforeSetupRead(t *testing.T) {
 			out := append(append(p.msg3, p.setup()...), p.message([]byte("one"))...)
 			out = append(out, p.message(nil)...) // a keep-alive
 			out = append(out, p.message([]byte("two"))...)
-			if err := write2(p.c, out); err != nil {
+			if err := write(p.c, out); err != nil {
 				t.Fatal(err)
 			}
 			c := conn()
@@ -709,7 +706,7 @@ func TestConnBadFrames(t *testing.T) {
 			withRawPeer(t, false, Config{MaxMessageSize: 1 << 20}, func(p *rawPeer, conn func() *Conn) {
 				good := p.message([]byte("good"))
 				out := append(append(p.msg3, p.setup()...), good...)
-				if err := write2(p.c, append(out, tc.frame(p, good)...)); err != nil {
+				if err := write(p.c, append(out, tc.frame(p, good)...)); err != nil {
 					t.Fatal(err)
 				}
 				c := conn()
@@ -750,20 +747,20 @@ func TestHandshakeFailures(t *testing.T) {
 		timeout time.Duration
 		class   error
 	}{
-		{"responder gets a short message 1", false, func(c net.Conn) { write2(c, appendFrame(nil, make([]byte, 31))) }, 0, ErrHandshake},
-		{"responder gets a 65536-byte message 1", false, func(c net.Conn) { write2(c, []byte{0, 0, 1}) }, 0, ErrHandshake},
-		{"responder gets the identity as e", false, func(c net.Conn) { write2(c, appendFrame(nil, small)) }, 0, ErrBadPublicKey},
+		{"responder gets a short message 1", false, func(c net.Conn) { write(c, appendFrame(nil, make([]byte, 31))) }, 0, ErrHandshake},
+		{"responder gets a 65536-byte message 1", false, func(c net.Conn) { write(c, []byte{0, 0, 1}) }, 0, ErrHandshake},
+		{"responder gets the identity as e", false, func(c net.Conn) { write(c, appendFrame(nil, small)) }, 0, ErrBadPublicKey},
 		{"initiator gets a short message 2", true, func(c net.Conn) {
 			readRawFrame(c)
 			m := make([]byte, 95)
 			copy(m, ed25519.NewKeyFromSeed(make([]byte, 32))[32:])
-			write2(c, appendFrame(nil, m))
+			write(c, appendFrame(nil, m))
 		}, 0, ErrHandshake},
 		{"initiator gets garbage of 96 bytes", true, func(c net.Conn) {
 			readRawFrame(c)
 			m := make([]byte, 96)
 			copy(m, ed25519.NewKeyFromSeed(make([]byte, 32))[32:])
-			write2(c, appendFrame(nil, m))
+			write(c, appendFrame(nil, m))
 		}, 0, ErrHandshake},
 		{"peer hangs up", true, func(c net.Conn) { readRawFrame(c); c.Close() }, 0, ErrHandshake},
 		{"peer is silent", false, func(c net.Conn) {}, 200 * time.Millisecond, ErrTimeout},

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hypercore-go/hypercore/internal/jsref"
 	"github.com/hypercore-go/hypercore/v11/merkle"
 	"github.com/hypercore-go/hypercore/v11/protomux"
 	"github.com/hypercore-go/hypercore/v11/secretstream"
@@ -34,20 +33,7 @@ const channel11Blocks = 7
 // listens). It returns the Go side's secret-stream over the connection.
 func startCore11(t *testing.T, ctx context.Context, goDials bool, kind string, arg string) (*secretstream.Conn, *jsPeer) {
 	t.Helper()
-	env := jsref.Require11(t)
-	c, p := connect(t, goDials, func(addr string) *jsPeer {
-		args := []string{"peers/core.js", "listen", kind, arg}
-		if addr != "listen" {
-			args[1] = "dial"
-		}
-		if kind == "writer" {
-			args = append(args, fmt.Sprint(channel11Blocks))
-		}
-		if addr != "listen" {
-			args = append(args, addr)
-		}
-		return watchJS(t, env.StartWithStdin(ctx, t, args[0], args[1:]...))
-	})
+	c, p := startJS11Core(t, ctx, goDials, kind, arg, channel11Blocks)
 	hctx, cancel := context.WithTimeout(ctx, jsWait)
 	defer cancel()
 	s, err := secretstream.Handshake(hctx, c, secretstream.Config{
@@ -60,7 +46,7 @@ func startCore11(t *testing.T, ctx context.Context, goDials bool, kind string, a
 		t.Fatalf("secret-stream handshake with JS (Go initiator %v): %v; JS stderr:\n%s", goDials, err, p.proc.Stderr())
 	}
 	t.Cleanup(func() { s.Close() })
-	return s, p
+	return s, p.jsPeer
 }
 
 // channel11 is what the Go side of a hypercore/alpha channel saw.

@@ -52,21 +52,26 @@ func (p *js11Core) expect(ev string) jsEvent {
 // key) connected to the test's conn: when goDials the JS peer listens.
 func startJS11Core(t *testing.T, ctx context.Context, goDials bool, kind, arg string, blocks int) (net.Conn, *js11Core) {
 	t.Helper()
+	args := []string{kind, arg}
+	if kind == "writer" {
+		args = append(args, fmt.Sprint(blocks))
+	}
+	return startJS11Script(t, ctx, goDials, "peers/core.js", args...)
+}
+
+// startJS11Script starts a script under interop/js11 connected to the
+// test's conn: when goDials the script listens (its args then lack the
+// port), otherwise it dials the port appended to args.
+func startJS11Script(t *testing.T, ctx context.Context, goDials bool, script string, args ...string) (net.Conn, *js11Core) {
+	t.Helper()
 	env := jsref.Require11(t)
 	var proc *js11Core
 	c, _ := connect(t, goDials, func(addr string) *jsPeer {
-		mode := "listen"
+		a := append([]string{"listen"}, args...)
 		if addr != "listen" {
-			mode = "dial"
+			a = append([]string{"dial"}, append(args, addr)...)
 		}
-		args := []string{mode, kind, arg}
-		if kind == "writer" {
-			args = append(args, fmt.Sprint(blocks))
-		}
-		if mode == "dial" {
-			args = append(args, addr)
-		}
-		pr := env.StartWithStdin(ctx, t, "peers/core.js", args...)
+		pr := env.StartWithStdin(ctx, t, script, a...)
 		proc = &js11Core{jsPeer: watchJS(t, pr), stdin: pr.Stdin}
 		return proc.jsPeer
 	})

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/hypercore-go/hypercore/core/storage"
-	"github.com/hypercore-go/hypercore/internal/jsref"
 	core11 "github.com/hypercore-go/hypercore/v11/core"
 	"github.com/hypercore-go/hypercore/v11/wire"
 )
@@ -22,25 +21,6 @@ import (
 // or the clone: Send and Broadcast both ways in JS's default encoding
 // (c.buffer), binary, utf-8 and json; the "" name for a repeated name both
 // ways; names one side has not registered ignored; Destroy.
-
-// startJS11Script starts a script under interop/js11 connected to the
-// test's conn: when goDials the script listens (its args then lack the
-// port), otherwise it dials the port appended to args.
-func startJS11Script(t *testing.T, ctx context.Context, goDials bool, script string, args ...string) (net.Conn, *js11Core) {
-	t.Helper()
-	env := jsref.Require11(t)
-	var proc *js11Core
-	c, _ := connect(t, goDials, func(addr string) *jsPeer {
-		a := append([]string{"listen"}, args...)
-		if addr != "listen" {
-			a = append([]string{"dial"}, append(args, addr)...)
-		}
-		pr := env.StartWithStdin(ctx, t, script, a...)
-		proc = &js11Core{jsPeer: watchJS(t, pr), stdin: pr.Stdin}
-		return proc.jsPeer
-	})
-	return c, proc
-}
 
 // ext11Message is one message a Go extension handler received.
 type ext11Message struct {

@@ -683,16 +683,11 @@ func downloadAllGo(t *testing.T, ctx context.Context, clones []*core11.Core) {
 func TestMatrix11ManyCores(t *testing.T) {
 	seed := channel11Seed
 	t.Run("JS→Go/goDials", func(t *testing.T) {
-		env := jsref.Require11(t)
+		jsref.Require11(t)
 		jsTempDir(t)
 		ctx, cancel := context.WithTimeout(context.Background(), jsWait)
 		defer cancel()
-		var js *js11Core
-		conn, _ := connect(t, true, func(addr string) *jsPeer {
-			pr := env.StartWithStdin(ctx, t, "peers/many.js", "listen", "writer", hex.EncodeToString(seed), fmt.Sprint(manyCores), fmt.Sprint(manyBlocks))
-			js = &js11Core{jsPeer: watchJS(t, pr), stdin: pr.Stdin}
-			return js.jsPeer
-		})
+		conn, js := startJS11Script(t, ctx, true, "peers/many.js", "writer", hex.EncodeToString(seed), fmt.Sprint(manyCores), fmt.Sprint(manyBlocks))
 		keys := js.expect("cores")["keys"].([]any)
 		var clones []*core11.Core
 		for _, k := range keys {
@@ -702,7 +697,7 @@ func TestMatrix11ManyCores(t *testing.T) {
 		downloadAllGo(t, ctx, clones)
 	})
 	t.Run("Go→JS/jsDials", func(t *testing.T) {
-		env := jsref.Require11(t)
+		jsref.Require11(t)
 		jsTempDir(t)
 		ctx, cancel := context.WithTimeout(context.Background(), jsWait)
 		defer cancel()
@@ -712,12 +707,7 @@ func TestMatrix11ManyCores(t *testing.T) {
 			k := w.Key()
 			keys = append(keys, hex.EncodeToString(k[:]))
 		}
-		var js *js11Core
-		conn, _ := connect(t, false, func(addr string) *jsPeer {
-			pr := env.StartWithStdin(ctx, t, "peers/many.js", "dial", "clone", strings.Join(keys, ","), addr)
-			js = &js11Core{jsPeer: watchJS(t, pr), stdin: pr.Stdin}
-			return js.jsPeer
-		})
+		conn, js := startJS11Script(t, ctx, false, "peers/many.js", "clone", strings.Join(keys, ","))
 		runProtocol(t, ctx, conn, false, ws)
 		js.expect("cores")
 		js.cmd(map[string]any{"download": manyBlocks})

@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/hypercore-go/hypercore/core/storage"
-	"github.com/hypercore-go/hypercore/internal/jsref"
 	core11 "github.com/hypercore-go/hypercore/v11/core"
 )
 
@@ -133,26 +132,6 @@ func checkJSFollower11(t *testing.T, js *js11Core, who string) {
 	}
 }
 
-// tcpPair11 returns both ends of a TCP connection on 127.0.0.1.
-func tcpPair11(t *testing.T) (net.Conn, net.Conn) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	a, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close(); b.Close() })
-	return a, b
-}
-
 // TestTruncate11GoWriter: a Go writer truncates 40 blocks to 25 and appends
 // 10 while a JS reader (connected to it, either side dialling), a Go
 // reader (connected to it) and a second JS reader (connected to the Go
@@ -182,7 +161,7 @@ func TestTruncate11GoWriter(t *testing.T) {
 
 			connA, jsA := startJS11Script(t, ctx, goDials, "peers/follow.js", "clone", keyHex)
 			replicate11(t, ctx, w, connA, goDials)
-			cw, cr := tcpPair11(t)
+			cw, cr := tcpPair(t)
 			replicate11(t, ctx, w, cw, false)
 			replicate11(t, ctx, r, cr, true)
 			connB, jsB := startJS11Script(t, ctx, goDials, "peers/follow.js", "clone", keyHex)
@@ -217,7 +196,6 @@ func TestTruncate11GoWriter(t *testing.T) {
 func TestTruncate11JSWriter(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*jsWait)
 	defer cancel()
-	env := jsref.Require11(t)
 	conn, jsW := startJS11Script(t, ctx, true, "peers/follow.js", "writer", hex.EncodeToString(channel11Seed), strconv.Itoa(truncLength))
 	key := mustKey(t, jsW.expect("core").str("key"))
 	r, err := core11.Open(storage.NewMemory(), &core11.OpenOptions{Key: &key})
@@ -227,8 +205,7 @@ func TestTruncate11JSWriter(t *testing.T) {
 	defer r.Close()
 	replicate11(t, ctx, r, conn, true)
 	port := strconv.Itoa(conn.RemoteAddr().(*net.TCPAddr).Port)
-	pr := env.StartWithStdin(ctx, t, "peers/follow.js", "dial", "clone", hex.EncodeToString(key[:]), port)
-	jsA := &js11Core{jsPeer: watchJS(t, pr), stdin: pr.Stdin}
+	jsA := startJS11Peer(t, ctx, "peers/follow.js", "dial", "clone", hex.EncodeToString(key[:]), port)
 
 	if err := r.Download(ctx, 0, truncLength); err != nil {
 		t.Fatal(err)

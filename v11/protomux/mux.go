@@ -254,16 +254,14 @@ func (m *Mux) flushBatch() {
 func (m *Mux) pushBatch(e batchEntry) {
 	if len(m.batch) > 0 {
 		n := entrySize(m.batch[len(m.batch)-1].channel, false, e)
-		if m.batchSize >= MaxBatch || m.batchSize+n > m.opt.MaxFrameSize {
-			m.flushBatch()
+		if m.batchSize < MaxBatch && m.batchSize+n <= m.opt.MaxFrameSize {
+			m.batchSize += n
+			m.batch = append(m.batch, e)
+			return
 		}
+		m.flushBatch()
 	}
-	if len(m.batch) == 0 {
-		m.batchSize = 1
-		m.batchSize += entrySize(0, true, e)
-	} else {
-		m.batchSize += entrySize(m.batch[len(m.batch)-1].channel, false, e)
-	}
+	m.batchSize = 1 + entrySize(0, true, e) // the batch's leading 00, then e
 	m.batch = append(m.batch, e)
 }
 

@@ -258,7 +258,8 @@ type replicator struct {
 	peers  []*peer
 	wants  []span // block ranges wanted by Get and Download calls
 	closed chan struct{}
-	timer  *time.Timer // runs update when a request goes stale
+	timer  *time.Timer     // runs update when a request goes stale
+	busy   map[uint64]bool // update's scratch: blocks with a live request, reused (not made per update)
 
 	extensions map[string]*Extension // registered extensions by name (extension.go)
 	fork       *forkRequest          // the search for a newer fork (reorg.go)
@@ -996,7 +997,11 @@ func (r *replicator) update() {
 		return
 	}
 	now := time.Now()
-	inflight := map[uint64]bool{}
+	if r.busy == nil {
+		r.busy = map[uint64]bool{}
+	}
+	inflight := r.busy
+	clear(inflight)
 	for _, pe := range r.peers {
 		for _, q := range pe.inflight {
 			if q.block == nil {

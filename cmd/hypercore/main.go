@@ -923,12 +923,27 @@ func clone(key []byte, dir, addr string, sparse bool, blocks []uint64, live bool
 func progress(f *core.Feed, stderr io.Writer) (stop func(), report func(held, total uint64)) {
 	var held, total atomic.Uint64
 	report = func(h, t uint64) { held.Store(h); total.Store(t) }
+	stop = progressLine(stderr, func() (uint64, uint64, uint64) {
+		h, n := held.Load(), total.Load()
+		if n == 0 { // before the download reports (a sparse clone)
+			h, n = f.Downloaded(0, f.Length()), f.Length()
+		}
+		return h, n, f.Stats().DownloadedBytes
+	})
+	return stop, report
+}
+
+// progressLine redraws "HELD/TOTAL blocks  BYTES  RATE" on stderr every
+// 200 ms, and once more at stop, from counts (blocks held, blocks wanted,
+// bytes downloaded), when stderr is a terminal; otherwise it prints
+// nothing.
+func progressLine(stderr io.Writer, counts func() (held, total, bytes uint64)) (stop func()) {
 	file, ok := stderr.(*os.File)
 	if !ok {
-		return func() {}, report
+		return func() {}
 	}
 	if st, err := file.Stat(); err != nil || st.Mode()&os.ModeCharDevice == 0 {
-		return func() {}, report
+		return func() {}
 	}
 	done := make(chan struct{})
 	var wg sync.WaitGroup
@@ -939,13 +954,9 @@ func progress(f *core.Feed, stderr io.Writer) (stop func(), report func(held, to
 		t := time.NewTicker(200 * time.Millisecond)
 		defer t.Stop()
 		draw := func() {
-			st := f.Stats()
-			rate := float64(st.DownloadedBytes) / time.Since(start).Seconds() / 1e6
-			h, n := held.Load(), total.Load()
-			if n == 0 { // before the download reports (a sparse clone)
-				h, n = f.Downloaded(0, f.Length()), f.Length()
-			}
-			fmt.Fprintf(file, "\r%d/%d blocks  %s  %.1f MB/s ", h, n, bytesString(st.DownloadedBytes), rate)
+			h, n, b := counts()
+			rate := float64(b) / time.Since(start).Seconds() / 1e6
+			fmt.Fprintf(file, "\r%d/%d blocks  %s  %.1f MB/s ", h, n, bytesString(b), rate)
 		}
 		for {
 			select {
@@ -958,7 +969,7 @@ func progress(f *core.Feed, stderr io.Writer) (stop func(), report func(held, to
 			}
 		}
 	}()
-	return func() { close(done); wg.Wait() }, report
+	return func() { close(done); wg.Wait() }
 }
 
 func bytesString(n uint64) string {

@@ -18,7 +18,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -605,47 +604,17 @@ func countHeld(c *core11.Core, start, end uint64) uint64 {
 // progress11 draws a progress line on stderr while a clone downloads, when
 // stderr is a terminal; otherwise it prints nothing.
 func progress11(c *core11.Core, remote *remote11, blocks []uint64, stderr io.Writer) (stop func()) {
-	file, ok := stderr.(*os.File)
-	if !ok {
-		return func() {}
-	}
-	if st, err := file.Stat(); err != nil || st.Mode()&os.ModeCharDevice == 0 {
-		return func() {}
-	}
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		start := time.Now()
-		t := time.NewTicker(200 * time.Millisecond)
-		defer t.Stop()
-		draw := func() {
-			var held, total uint64
-			if blocks != nil {
-				for _, b := range blocks {
-					if c.Has(b) {
-						held++
-					}
+	return progressLine(stderr, func() (held, total, bytes uint64) {
+		if blocks != nil {
+			for _, b := range blocks {
+				if c.Has(b) {
+					held++
 				}
-				total = uint64(len(blocks))
-			} else {
-				held, total = c.ContiguousLength(), c.Length()
 			}
-			b := remote.bytes.Load()
-			rate := float64(b) / time.Since(start).Seconds() / 1e6
-			fmt.Fprintf(file, "\r%d/%d blocks  %s  %.1f MB/s ", held, total, bytesString(b), rate)
+			total = uint64(len(blocks))
+		} else {
+			held, total = c.ContiguousLength(), c.Length()
 		}
-		for {
-			select {
-			case <-t.C:
-				draw()
-			case <-done:
-				draw()
-				fmt.Fprintln(file)
-				return
-			}
-		}
-	}()
-	return func() { close(done); wg.Wait() }
+		return held, total, remote.bytes.Load()
+	})
 }

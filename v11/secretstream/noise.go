@@ -10,8 +10,6 @@ import (
 	"filippo.io/edwards25519"
 	"github.com/flynn/noise"
 	"golang.org/x/crypto/blake2b"
-
-	"github.com/hypercore-go/hypercore/v11/merkle"
 )
 
 // Sizes of the handshake's values (spec/v11/secretstream.md, "Noise
@@ -176,9 +174,15 @@ func canonicalY(b []byte) bool {
 // Namespaces of "hyperswarm/secret-stream" (hypercore-crypto namespace):
 // base = BLAKE2b-256("hyperswarm/secret-stream"), ns[i] = BLAKE2b-256(base ‖ byte(i)).
 var (
-	nsInitiator = merkle.Namespace("hyperswarm/secret-stream", 0) // NS_INITIATOR
-	nsResponder = merkle.Namespace("hyperswarm/secret-stream", 1) // NS_RESPONDER
+	nsInitiator = namespace("hyperswarm/secret-stream", 0) // NS_INITIATOR
+	nsResponder = namespace("hyperswarm/secret-stream", 1) // NS_RESPONDER
 )
+
+// namespace is BLAKE2b-256(BLAKE2b-256(name) ‖ byte(i)).
+func namespace(name string, i byte) [32]byte {
+	base := blake2b.Sum256([]byte(name))
+	return blake2b.Sum256(append(base[:], i))
+}
 
 // StreamID is the stream id a side of role initiator sends in its setup
 // frame (JS NoiseSecretStream.id(handshakeHash, isInitiator)):

@@ -205,6 +205,9 @@ func TestStep2V11(t *testing.T) {
 // traceLine is one line of -trace: the side, then the message it sent.
 var traceLine = regexp.MustCompile(`^(core |clone) → (sync|request|cancel|data|noData|want|unwant|bitfield|range|extension)\{(.*)\}$`)
 
+// requestedBlock is the index of a request's block field.
+var requestedBlock = regexp.MustCompile(`block: \{index: (\d+),`)
+
 // With -trace the program prints the same lines on stdout and every
 // message each side sends on stderr; the walk through them is in
 // spec/v11/replication.md.
@@ -234,7 +237,7 @@ func TestStep2V11Trace(t *testing.T) {
 		}
 		count[side+" "+typ]++
 		if side == "clone" && typ == "request" {
-			if b := regexp.MustCompile(`block: \{index: (\d+),`).FindStringSubmatch(body); b != nil {
+			if b := requestedBlock.FindStringSubmatch(body); b != nil {
 				blocks = append(blocks, b[1])
 			}
 		}

@@ -45,9 +45,11 @@ func (s *Store) bit(i uint64) (bool, error) {
 	if err != nil || pg == nil {
 		return false, err
 	}
-	j := i % pageBits
-	return pg[j/8]&(1<<(j%8)) != 0, nil
+	return pg.has(i % pageBits), nil
 }
+
+// has reports whether bit j of the page is set.
+func (pg *page) has(j uint64) bool { return pg[j/8]&(1<<(j%8)) != 0 }
 
 // scan returns the first block in [from, limit) whose bit is want, or
 // limit. The caller holds s.mu.
@@ -204,8 +206,7 @@ func (e *bitEdit) value(i uint64) (bool, error) {
 		return false, nil
 	}
 	if pg, ok := e.touched[i/pageBits]; ok {
-		j := i % pageBits
-		return pg[j/8]&(1<<(j%8)) != 0, nil
+		return pg.has(i % pageBits), nil
 	}
 	return e.s.bit(i)
 }

@@ -346,12 +346,7 @@ func byteOffset(i uint64, lookup func(uint64) (merkle.Node, bool, error)) (uint6
 
 // headerRoot returns the root of the committed tree at index i.
 func (s *Store) headerRoot(i uint64) (merkle.Node, bool) {
-	for _, r := range s.h.Tree.Roots {
-		if r.Index == i {
-			return r, true
-		}
-	}
-	return merkle.Node{}, false
+	return findRoot(s.h.Tree.Roots, i)
 }
 
 // HasHeader reports whether a header is stored (false for a new store until

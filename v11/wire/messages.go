@@ -9,12 +9,9 @@ import (
 
 // Node is a Merkle tree node on the wire: uint index ‖ uint size ‖ fixed32
 // hash (wire.md, "Tree nodes"). Index is a flat-tree index; Size is the
-// byte length of the blocks under the node.
-type Node struct {
-	Index uint64
-	Size  uint64
-	Hash  [32]byte
-}
+// byte length of the blocks under the node. It is merkle.Node, so proofs
+// pass between the two packages as they are.
+type Node = merkle.Node
 
 // nodeMinSize is the smallest encoding of a Node: two one-byte uints and
 // the hash. A node array's count is checked against it before anything is
@@ -136,32 +133,23 @@ const (
 	flagPriority = 32
 )
 
-// BlockRequest asks for a block and the proof nodes the requester lacks.
-// Index is a block index.
-type BlockRequest struct {
-	Index uint64
-	Nodes uint64 // how many tree levels of proof the requester is missing
-}
-
-// HashRequest asks for a tree node's hash with its proof. Index is a
-// flat-tree index, not a block index.
-type HashRequest struct {
-	Index uint64
-	Nodes uint64
-}
-
-// SeekRequest asks for the proof of the block holding byte offset Bytes.
-type SeekRequest struct {
-	Bytes   uint64
-	Padding uint64
-}
-
-// UpgradeRequest asks for the proof that extends the requester's tree from
-// length Start by Length blocks.
-type UpgradeRequest struct {
-	Start  uint64
-	Length uint64
-}
+// The sections of a request are the proof request sections of package
+// v11/merkle, which builds the proofs that answer them.
+type (
+	// BlockRequest asks for a block and the proof nodes the requester
+	// lacks. Index is a block index; Nodes is how many tree levels of
+	// proof the requester is missing.
+	BlockRequest = merkle.BlockRequest
+	// HashRequest asks for a tree node's hash with its proof. Index is a
+	// flat-tree index, not a block index.
+	HashRequest = merkle.HashRequest
+	// SeekRequest asks for the proof of the block holding byte offset
+	// Bytes.
+	SeekRequest = merkle.SeekRequest
+	// UpgradeRequest asks for the proof that extends the requester's tree
+	// from length Start by Length blocks.
+	UpgradeRequest = merkle.UpgradeRequest
+)
 
 // Request asks the remote for a block, a hash, a seek and/or an upgrade
 // (type 1).
@@ -275,36 +263,23 @@ func DecodeCancel(p []byte) (*Cancel, error) {
 
 // ---------------------------------------------------------------- data (3)
 
-// DataBlock is a block with the sibling nodes of its proof, bottom-up.
-type DataBlock struct {
-	Index uint64 // block index
-	Value []byte
-	Nodes []Node
-}
-
-// DataHash is a tree node and its proof: the node itself first, then
-// siblings bottom-up.
-type DataHash struct {
-	Index uint64 // flat-tree index
-	Nodes []Node
-}
-
-// DataSeek is the proof of a seek: the target node, then siblings up.
-type DataSeek struct {
-	Bytes uint64
-	Nodes []Node
-}
-
-// DataUpgrade extends the receiver's tree from Start by Length blocks;
-// AdditionalNodes extend it further, to the sender's length, which is the
-// length Signature signs.
-type DataUpgrade struct {
-	Start           uint64
-	Length          uint64
-	Nodes           []Node
-	AdditionalNodes []Node
-	Signature       []byte // optionalBuffer: nil (encoded 00) when absent
-}
+// The sections of a data message are the proof sections of package
+// v11/merkle, which builds and verifies them.
+type (
+	// DataBlock is a block (Index a block index) with the sibling nodes
+	// of its proof, bottom-up.
+	DataBlock = merkle.BlockProof
+	// DataHash is a tree node (Index a flat-tree index) and its proof: the
+	// node itself first, then siblings bottom-up.
+	DataHash = merkle.HashProof
+	// DataSeek is the proof of a seek: the target node, then siblings up.
+	DataSeek = merkle.SeekProof
+	// DataUpgrade extends the receiver's tree from Start by Length blocks;
+	// AdditionalNodes extend it further, to the sender's length, which is
+	// the length Signature signs. Signature is an optionalBuffer: nil
+	// (encoded 00) when absent.
+	DataUpgrade = merkle.UpgradeProof
+)
 
 // Data answers a request (type 3).
 //

@@ -151,34 +151,14 @@ type Wire11Sync struct {
 	AllowPush    bool   `json:"allowPush"`
 }
 
-// Wire11IndexNodes is a request's block or hash section.
-type Wire11IndexNodes struct {
-	Index uint64 `json:"index"`
-	Nodes uint64 `json:"nodes"`
-}
-
-// Wire11Seek is a request's seek section.
-type Wire11Seek struct {
-	Bytes   uint64 `json:"bytes"`
-	Padding uint64 `json:"padding"`
-}
-
-// Wire11StartLength is a request's upgrade section.
-type Wire11StartLength struct {
-	Start  uint64 `json:"start"`
-	Length uint64 `json:"length"`
-}
-
-// Wire11Request is a decoded request; absent sections are nil.
+// Wire11Request is a decoded request: its id, the proof sections of
+// proofs.json's requests (absent ones are nil), and its manifest flag and
+// priority.
 type Wire11Request struct {
-	ID       uint64             `json:"id"`
-	Fork     uint64             `json:"fork"`
-	Block    *Wire11IndexNodes  `json:"block"`
-	Hash     *Wire11IndexNodes  `json:"hash"`
-	Seek     *Wire11Seek        `json:"seek"`
-	Upgrade  *Wire11StartLength `json:"upgrade"`
-	Manifest bool               `json:"manifest"`
-	Priority uint64             `json:"priority"`
+	ID uint64 `json:"id"`
+	V11ProofRequest
+	Manifest bool   `json:"manifest"`
+	Priority uint64 `json:"priority"`
 }
 
 // Wire11Cancel is a decoded cancel.
@@ -186,38 +166,15 @@ type Wire11Cancel struct {
 	Request uint64 `json:"request"`
 }
 
-// Wire11Node is a tree node.
-type Wire11Node struct {
-	Index uint64 `json:"index"`
-	Size  uint64 `json:"size"`
-	Hash  Hex    `json:"hash"`
-}
+// Wire11Node is a tree node (V11Node).
+type Wire11Node = V11Node
 
-// Wire11Data is a decoded data message; absent sections are nil, and
-// Manifest is the manifest's encoding (nil when absent).
+// Wire11Data is a decoded data message: the request it answers, the proof
+// sections of proofs.json's proofs (absent ones are nil), and Manifest,
+// the manifest's encoding (nil when absent).
 type Wire11Data struct {
 	Request uint64 `json:"request"`
-	Fork    uint64 `json:"fork"`
-	Block   *struct {
-		Index uint64       `json:"index"`
-		Value Hex          `json:"value"`
-		Nodes []Wire11Node `json:"nodes"`
-	} `json:"block"`
-	Hash *struct {
-		Index uint64       `json:"index"`
-		Nodes []Wire11Node `json:"nodes"`
-	} `json:"hash"`
-	Seek *struct {
-		Bytes uint64       `json:"bytes"`
-		Nodes []Wire11Node `json:"nodes"`
-	} `json:"seek"`
-	Upgrade *struct {
-		Start           uint64       `json:"start"`
-		Length          uint64       `json:"length"`
-		Nodes           []Wire11Node `json:"nodes"`
-		AdditionalNodes []Wire11Node `json:"additionalNodes"`
-		Signature       Hex          `json:"signature"`
-	} `json:"upgrade"`
+	V11Proof
 	Manifest Hex `json:"manifest"`
 }
 

@@ -176,12 +176,13 @@ func normalizeIndexed(block *BlockRequest, hash *HashRequest) *indexed {
 
 // A prover collects the nodes of one proof (JS TreeProof.pending). The
 // has* flags are JS's "not null": a section that was started, even empty.
+// The upgrade sections are always started when an upgrade is asked for.
 type prover struct {
 	nodes NodeReader
 	err   error // the first failed read; JS reports it when the proof settles
 
-	node, seek, upgrade, additional             []Node
-	hasNode, hasSeek, hasUpgrade, hasAdditional bool
+	node, seek, upgrade, additional []Node
+	hasNode, hasSeek                bool
 }
 
 // get reads node index for the proof (JS getTreeNodeOrError). A missing
@@ -451,8 +452,6 @@ func (p *prover) upgradeProof(node *indexed, seek *SeekRequest, from, to, subTre
 	if err != nil {
 		return err
 	}
-	p.hasUpgrade = true
-	p.upgrade = []Node{}
 	for _, i := range patch {
 		if l, r := flattree.Spans(i); !p.hasNode && !p.hasSeek && l <= subTree && subTree <= r {
 			if err := p.blockAndSeekProof(node, seek, subTree, i); err != nil {
@@ -472,8 +471,6 @@ func (p *prover) additionalUpgradeProof(from, to uint64) error {
 	if err != nil {
 		return err
 	}
-	p.hasAdditional = true
-	p.additional = []Node{}
 	for _, i := range patch {
 		p.additional = append(p.additional, p.get(i))
 	}

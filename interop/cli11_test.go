@@ -64,6 +64,49 @@ func cliInfo(t *testing.T, ctx context.Context, bin, dir string) map[string]any 
 	return info
 }
 
+// liveClone11 starts `hypercore clone KEY DIR --connect ADDR --v11 --live`.
+// expectLine fails the test unless the next length it prints, within 30 s,
+// is want; stop sends SIGINT, which must end it cleanly with nothing on
+// stderr.
+func liveClone11(t *testing.T, ctx context.Context, bin, key, dir, addr string) (expectLine func(want string), stop func()) {
+	t.Helper()
+	cmd := exec.CommandContext(ctx, bin, "clone", key, dir, "--connect", addr, "--v11", "--live")
+	out, _ := cmd.StdoutPipe()
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	lines := make(chan string, 100)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	expectLine = func(want string) {
+		t.Helper()
+		select {
+		case l, ok := <-lines:
+			if !ok || l != want {
+				t.Fatalf("clone --live printed %q (open %v), want %q; stderr %s", l, ok, want, stderr.String())
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("clone --live printed nothing new, want %q; stderr %s", want, stderr.String())
+		}
+	}
+	stop = func() {
+		t.Helper()
+		cmd.Process.Signal(syscall.SIGINT)
+		if err := cmd.Wait(); err != nil || stderr.Len() > 0 {
+			t.Fatalf("clone --live after SIGINT: %v; stderr %s", err, stderr.String())
+		}
+	}
+	return expectLine, stop
+}
+
 // TestCLI11CloneFromJS: hypercore clone --v11 dials a JS writer of 1000
 // blocks that listens (core.replicate(false) on each connection): the
 // whole core, then some blocks of it sparsely, then no blocks, then live,
@@ -120,49 +163,14 @@ func TestCLI11CloneFromJS(t *testing.T) {
 	// live: the clone prints its length, then each length the JS writer's
 	// appends bring, with the blocks held
 	live := filepath.Join(dir, "live")
-	cmd := exec.CommandContext(ctx, bin, "clone", key, live, "--connect", addr, "--v11", "--live")
-	out, _ := cmd.StdoutPipe()
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	lines := bufio.NewScanner(out)
-	nextLine := func() string {
-		t.Helper()
-		got := make(chan string, 1)
-		go func() {
-			if lines.Scan() {
-				got <- lines.Text()
-			}
-			close(got)
-		}()
-		select {
-		case l, ok := <-got:
-			if !ok {
-				t.Fatalf("clone --live ended; stderr %s", stderr.String())
-			}
-			return l
-		case <-time.After(30 * time.Second):
-			t.Fatalf("clone --live printed nothing new; stderr %s", stderr.String())
-		}
-		return ""
-	}
-	if l := nextLine(); l != fmt.Sprint(n) {
-		t.Fatalf("clone --live first printed %q, want %d", l, n)
-	}
+	expectLine, stop := liveClone11(t, ctx, bin, key, live, addr)
+	expectLine(fmt.Sprint(n))
 	for i := 0; i < 3; i++ {
 		js.cmd(map[string]any{"append": []string{fmt.Sprintf("live %d", i)}})
 		js.expect("appended")
-		if l := nextLine(); l != fmt.Sprint(n+i+1) {
-			t.Fatalf("clone --live printed %q, want %d", l, n+i+1)
-		}
+		expectLine(fmt.Sprint(n + i + 1))
 	}
-	cmd.Process.Signal(syscall.SIGINT)
-	if err := cmd.Wait(); err != nil || stderr.Len() > 0 {
-		t.Fatalf("clone --live after SIGINT: %v; stderr %s", err, stderr.String())
-	}
+	stop()
 	if got := cli(t, ctx, bin, "cat", live, "--start", fmt.Sprint(n-1), "--newline"); got != fmt.Sprintf("block %d\nlive 0\nlive 1\nlive 2\n", n-1) {
 		t.Fatalf("live clone's last blocks = %q", got)
 	}
@@ -279,33 +287,7 @@ func TestCLI11FollowsJSTruncate(t *testing.T) {
 	}
 
 	live := filepath.Join(dir, "live")
-	cmd := exec.CommandContext(ctx, bin, "clone", key, live, "--connect", addr, "--v11", "--live")
-	out, _ := cmd.StdoutPipe()
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	lines := make(chan string, 100)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-	}()
-	expectLine := func(want string) {
-		t.Helper()
-		select {
-		case l, ok := <-lines:
-			if !ok || l != want {
-				t.Fatalf("clone --live printed %q (open %v), want %q; stderr %s", l, ok, want, stderr.String())
-			}
-		case <-time.After(30 * time.Second):
-			t.Fatalf("clone --live printed nothing new, want %q; stderr %s", want, stderr.String())
-		}
-	}
+	expectLine, stop := liveClone11(t, ctx, bin, key, live, addr)
 	expectLine("40")
 	js.cmd(map[string]any{"truncate": 25})
 	js.expect("truncated")
@@ -317,10 +299,7 @@ func TestCLI11FollowsJSTruncate(t *testing.T) {
 	js.cmd(map[string]any{"append": news})
 	js.expect("appended")
 	expectLine("35")
-	cmd.Process.Signal(syscall.SIGINT)
-	if err := cmd.Wait(); err != nil || stderr.Len() > 0 {
-		t.Fatalf("clone --live after SIGINT: %v; stderr %s", err, stderr.String())
-	}
+	stop()
 
 	if out := cli(t, ctx, bin, "clone", key, stale, "--connect", addr, "--v11"); out != "35\n" {
 		t.Fatalf("clone --v11 of the truncated writer into the clone made before printed %q", out)

@@ -86,7 +86,7 @@ func fetchBlock(t *testing.T, w, r *Core, i uint64) {
 // the hash requests asked, and the first error of onReorgData.
 func followByHand(t *testing.T, w, r *Core, mutate func(step int, d *wire.Data)) ([]wire.HashRequest, error) {
 	t.Helper()
-	pe := &peer{r: r.repl, inflight: map[uint64]*request{}, refused: map[uint64]struct{}{}, remoteBits: map[uint64]uint32{}}
+	pe := newPeer(r.repl)
 	req := &wire.Request{ID: 1, Fork: w.Fork(), Upgrade: &wire.UpgradeRequest{Start: 0, Length: w.Length()}, Manifest: r.Manifest() == nil}
 	var asked []wire.HashRequest
 	for step := 0; step < 64; step++ {
@@ -280,7 +280,7 @@ func TestReorgRefusesForgeries(t *testing.T) {
 	}
 	t.Run("hash node ignored", func(t *testing.T) {
 		w, r := setup(t)
-		pe := &peer{r: r.repl, inflight: map[uint64]*request{}, refused: map[uint64]struct{}{}, remoteBits: map[uint64]uint32{}}
+		pe := newPeer(r.repl)
 		d := exchange(t, w, &wire.Request{ID: 1, Fork: 1, Upgrade: &wire.UpgradeRequest{Start: 0, Length: 17}})
 		r.mu.Lock()
 		err := pe.onReorgData(d)

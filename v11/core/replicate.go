@@ -332,11 +332,16 @@ type request struct {
 	stale   bool // past the timeout: its block may be asked of another peer
 }
 
+// newPeer returns a peer of r with its sets made and nothing else set.
+func newPeer(r *replicator) *peer {
+	return &peer{r: r, inflight: map[uint64]*request{}, refused: map[uint64]struct{}{}, remoteBits: map[uint64]uint32{}}
+}
+
 // attach opens the core's channel on mux.
 func (r *replicator) attach(mux *protomux.Mux, s *secretstream.Conn, opts *ReplicateOptions, budgets *connBudgets) (*peer, error) {
 	c := r.core
-	pe := &peer{r: r, s: s, inflight: map[uint64]*request{}, refused: map[uint64]struct{}{}, remoteBits: map[uint64]uint32{},
-		budgets: budgets, trace: opts.Trace, timeout: opts.RequestTimeout}
+	pe := newPeer(r)
+	pe.s, pe.budgets, pe.trace, pe.timeout = s, budgets, opts.Trace, opts.RequestTimeout
 	if pe.timeout <= 0 {
 		pe.timeout = 30 * time.Second
 	}

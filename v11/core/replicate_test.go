@@ -422,7 +422,8 @@ func TestReplicateAnnouncementCost(t *testing.T) {
 	c := newWriter(t, nil)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	pe := &peer{r: c.repl, inflight: map[uint64]*request{}, refused: map[uint64]struct{}{}, remoteBits: map[uint64]uint32{}, budgets: newConnBudgets()}
+	pe := newPeer(c.repl)
+	pe.budgets = newConnBudgets()
 	start := time.Now()
 	for k := uint64(0); k < 1000; k++ {
 		if err := pe.onRange(&wire.Range{Start: 1 << 40, Length: 1 << 40}); err != nil {
@@ -498,8 +499,8 @@ func TestWantAnswers(t *testing.T) {
 	var sent []wire.Message
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	pe := &peer{r: r.repl, inflight: map[uint64]*request{}, refused: map[uint64]struct{}{}, remoteBits: map[uint64]uint32{},
-		trace: func(s bool, m wire.Message) { sent = append(sent, m) }}
+	pe := newPeer(r.repl)
+	pe.trace = func(s bool, m wire.Message) { sent = append(sent, m) }
 	pe.ch = nilChannel(t)
 	if err := pe.onWant(0, 1<<21, false); err != nil {
 		t.Fatal(err)

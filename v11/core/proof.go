@@ -29,16 +29,8 @@ func (c *Core) answer(m *wire.Request) (*wire.Data, error) {
 		// channel handshake) and JS then never asks.
 		return nil, errInvalidRequest
 	}
-	req := merkle.ProofRequest{Fork: m.Fork}
-	if m.Block != nil {
-		req.Block = &merkle.BlockRequest{Index: m.Block.Index, Nodes: m.Block.Nodes}
-	}
-	if m.Hash != nil {
-		req.Hash = &merkle.HashRequest{Index: m.Hash.Index, Nodes: m.Hash.Nodes}
-	}
-	if m.Upgrade != nil {
-		req.Upgrade = &merkle.UpgradeRequest{Start: m.Upgrade.Start, Length: m.Upgrade.Length}
-	}
+	// The wire's request and data sections are the merkle types (aliases).
+	req := merkle.ProofRequest{Fork: m.Fork, Block: m.Block, Hash: m.Hash, Upgrade: m.Upgrade}
 	st := &merkle.SignedTree{Tree: c.tree, Signature: c.signature}
 	if c.manifest != nil {
 		st.Prologue = c.manifest.Prologue
@@ -50,20 +42,13 @@ func (c *Core) answer(m *wire.Request) (*wire.Data, error) {
 		}
 		return nil, err
 	}
-	d := &wire.Data{Request: m.ID, Fork: p.Fork}
+	d := &wire.Data{Request: m.ID, Fork: p.Fork, Block: p.Block, Hash: p.Hash, Upgrade: p.Upgrade}
 	if p.Block != nil {
 		value, ok, err := c.st.Block(p.Block.Index)
 		if err != nil || !ok {
 			return nil, fmt.Errorf("%w: block %d (%v)", ErrNotAvailable, p.Block.Index, err)
 		}
-		d.Block = &wire.DataBlock{Index: p.Block.Index, Value: value, Nodes: toWire(p.Block.Nodes)}
-	}
-	if p.Hash != nil {
-		d.Hash = &wire.DataHash{Index: p.Hash.Index, Nodes: toWire(p.Hash.Nodes)}
-	}
-	if u := p.Upgrade; u != nil {
-		d.Upgrade = &wire.DataUpgrade{Start: u.Start, Length: u.Length, Nodes: toWire(u.Nodes),
-			AdditionalNodes: toWire(u.AdditionalNodes), Signature: u.Signature}
+		p.Block.Value = value
 	}
 	// The manifest is sent when asked for, by cores that have one and are
 	// not compat (JS: msg.manifest && !core.compat).
@@ -165,20 +150,4 @@ func (c *Core) missingNodes(index uint64) uint64 {
 func (c *Core) hasRootsOf(length uint64) bool {
 	ok, err := merkle.Upgradeable(c.st, length)
 	return err == nil && ok
-}
-
-func toWire(ns []merkle.Node) []wire.Node {
-	out := make([]wire.Node, len(ns))
-	for i, n := range ns {
-		out[i] = wire.Node{Index: n.Index, Size: n.Size, Hash: n.Hash}
-	}
-	return out
-}
-
-func fromWire(ns []wire.Node) []merkle.Node {
-	out := make([]merkle.Node, len(ns))
-	for i, n := range ns {
-		out[i] = merkle.Node{Index: n.Index, Size: n.Size, Hash: n.Hash}
-	}
-	return out
 }

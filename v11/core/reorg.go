@@ -292,23 +292,10 @@ func (c *Core) adoptManifest(raw []byte) (bool, error) {
 	return true, nil
 }
 
-// treeProof is the merkle proof a data message carries.
+// treeProof is the merkle proof a data message carries (its sections are
+// the merkle types).
 func treeProof(m *wire.Data) *merkle.TreeProof {
-	p := &merkle.TreeProof{Fork: m.Fork}
-	if m.Block != nil {
-		p.Block = &merkle.BlockProof{Index: m.Block.Index, Value: m.Block.Value, Nodes: fromWire(m.Block.Nodes)}
-	}
-	if m.Hash != nil {
-		p.Hash = &merkle.HashProof{Index: m.Hash.Index, Nodes: fromWire(m.Hash.Nodes)}
-	}
-	if m.Seek != nil {
-		p.Seek = &merkle.SeekProof{Bytes: m.Seek.Bytes, Nodes: fromWire(m.Seek.Nodes)}
-	}
-	if u := m.Upgrade; u != nil {
-		p.Upgrade = &merkle.UpgradeProof{Start: u.Start, Length: u.Length, Nodes: fromWire(u.Nodes),
-			AdditionalNodes: fromWire(u.AdditionalNodes), Signature: u.Signature}
-	}
-	return p
+	return &merkle.TreeProof{Fork: m.Fork, Block: m.Block, Hash: m.Hash, Seek: m.Seek, Upgrade: m.Upgrade}
 }
 
 // WaitFork waits until the core's fork id is above fork, or ctx ends, and

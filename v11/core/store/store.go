@@ -475,6 +475,12 @@ func (s *Store) Block(index uint64) ([]byte, bool, error) {
 	if !ok {
 		return nil, false, fmt.Errorf("%w: block %d is marked present but its leaf is not stored", ErrCorrupt, index)
 	}
+	if leaf.Size == 0 {
+		// An empty block has no bytes in the data file: its offset may lie
+		// past the file's end when the blocks before it are not stored (a
+		// sparse reader), and nothing is read.
+		return []byte{}, true, nil
+	}
 	// MUST: "A reader MUST check a block's size against MaxBlockSize and
 	// its end against the data file's size before it allocates or reads."
 	if leaf.Size > MaxBlockSize || off+leaf.Size > uint64(s.dataSize) {

@@ -69,14 +69,15 @@ func main() {
 	out := flag.String("out", "bench-out", "directory for results.json, results.md and chart.svg")
 	quick := flag.Bool("quick", false, "small sizes, to try the command")
 	only := flag.String("only", "", "run only the workloads whose names start with this: append, replicate, open, get or v11")
+	scaleCurve := flag.Bool("scale", false, "also record the scale curve (10 k, 100 k and 1 M blocks; scale.go), which takes far longer")
 	flag.Parse()
-	if err := run(*runs, *out, *quick, *only); err != nil {
+	if err := run(*runs, *out, *quick, *only, *scaleCurve); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(runs int, out string, quick bool, only string) error {
+func run(runs int, out string, quick bool, only string, scaleCurve bool) error {
 	want := func(name string) bool { return strings.HasPrefix(name, only) }
 	loadAvg := loadAverage() // before the run loads the machine
 	env, _, err := jsref.Setup()
@@ -194,7 +195,14 @@ func run(runs int, out string, quick bool, only string) error {
 			}
 		}
 	}
-	if len(ws) == 0 {
+	// the scale curve (scale.go), only with -scale
+	var curve *scaleReport
+	if scaleCurve {
+		if curve, err = scaleRun(ctx, env, tmp, bins, quick); err != nil {
+			return err
+		}
+	}
+	if len(ws) == 0 && curve == nil {
 		return fmt.Errorf("no workload starts with %q", only)
 	}
 
@@ -202,11 +210,14 @@ func run(runs int, out string, quick bool, only string) error {
 		return err
 	}
 	machine := fmt.Sprintf("%s/%s, %d CPUs, %s; %s; load average before the run %s", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), nodeVersion(env), loadAvg)
-	raw, _ := json.MarshalIndent(map[string]any{"date": time.Now().UTC().Format(time.RFC3339), "machine": machine, "runs": runs, "workloads": ws}, "", "  ")
+	raw, _ := json.MarshalIndent(map[string]any{"date": time.Now().UTC().Format(time.RFC3339), "machine": machine, "runs": runs, "workloads": ws, "scale": curve}, "", "  ")
 	if err := os.WriteFile(filepath.Join(out, "results.json"), append(raw, '\n'), 0o644); err != nil {
 		return err
 	}
 	md := markdown(ws, machine, runs)
+	if curve != nil {
+		md += "\n" + curve.markdown()
+	}
 	if err := os.WriteFile(filepath.Join(out, "results.md"), []byte(md), 0o644); err != nil {
 		return err
 	}

@@ -6,7 +6,8 @@
 //	getbench -dir DIR -gets K                         open it, then K random gets
 //
 // The timing run prints one JSON line:
-// {"impl":"go","openMs":T,"getP50Us":U,"getP99Us":V,"length":N}.
+// {"impl":"go","openMs":T,"getP50Us":U,"getP99Us":V,"length":N};
+// with -gets 0 it only opens the feed, and prints {"impl":"go","openMs":T,"length":N}.
 package main
 
 import (
@@ -27,9 +28,9 @@ func main() {
 	dir := flag.String("dir", "", "feed directory")
 	blocks := flag.Int("blocks", 1_000_000, "blocks to write (with -create)")
 	size := flag.Int("size", 64, "block size (with -create)")
-	gets := flag.Int("gets", 10000, "random gets to time")
+	gets := flag.Int("gets", 10000, "random gets to time (0: only open)")
 	flag.Parse()
-	if *dir == "" {
+	if *dir == "" || *gets < 0 {
 		fmt.Fprintln(os.Stderr, "usage: getbench [-create -blocks N -size BYTES] -dir DIR [-gets K]")
 		os.Exit(2)
 	}
@@ -80,6 +81,10 @@ func timeGets(dir string, gets int) error {
 	if n == 0 {
 		return fmt.Errorf("%s: empty feed", dir)
 	}
+	out := map[string]any{"impl": "go", "openMs": float64(open.Microseconds()) / 1000, "length": n}
+	if gets == 0 {
+		return json.NewEncoder(os.Stdout).Encode(out)
+	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	times := make([]time.Duration, gets)
 	for i := range times {
@@ -91,9 +96,7 @@ func timeGets(dir string, gets int) error {
 		times[i] = time.Since(t)
 	}
 	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
-	return json.NewEncoder(os.Stdout).Encode(map[string]any{
-		"impl": "go", "openMs": float64(open.Microseconds()) / 1000, "length": n,
-		"getP50Us": float64(times[len(times)/2].Nanoseconds()) / 1000,
-		"getP99Us": float64(times[len(times)*99/100].Nanoseconds()) / 1000,
-	})
+	out["getP50Us"] = float64(times[len(times)/2].Nanoseconds()) / 1000
+	out["getP99Us"] = float64(times[len(times)*99/100].Nanoseconds()) / 1000
+	return json.NewEncoder(os.Stdout).Encode(out)
 }

@@ -2,16 +2,23 @@
 // interop/bench-replicate, which runs the same workloads in JS
 // (interop/js/bench/replicate.js).
 //
-//	replbench -blocks N -size BYTES [-dir DIR]
+//	replbench -blocks N -size BYTES [-dir DIR] [-cpuprofile FILE] [-memprofile FILE]
 //
 // One process holds a writer with N blocks of BYTES bytes (appended in
 // calls of at most 1000 blocks and 1 MiB before the clock starts, so that
 // the data is never held at once) and a reader that is not sparse, both in
 // memory, or with -dir in DIR/writer and DIR/reader on disk. The reader
 // dials the writer on 127.0.0.1 and the clock runs until the reader's
-// session ends with every block stored. It prints one
-// JSON line: {"impl":"go","blocks":N,"size":S,"seconds":T,"maxrss_kb":K},
-// where maxrss_kb is the process's peak resident set (getrusage).
+// session ends with every block stored; then both feeds are closed, so that
+// DIR/writer is a complete feed another program can open (the scale curve
+// of interop/cmd/bench times opening it). It prints one JSON line:
+//
+//	{"impl":"go","blocks":N,"size":S,"seconds":T,"cpu_seconds":C,"maxrss_kb":K,"setup_maxrss_kb":L}
+//
+// where cpu_seconds is the CPU time (user and system, all threads) the
+// process used while the clock ran, maxrss_kb the process's peak resident
+// set (getrusage) and setup_maxrss_kb the peak before the clock started,
+// when the writer's feed was written: a peak RSS above it is the clone's.
 package main
 
 import (
@@ -36,8 +43,9 @@ func main() {
 	size := flag.Int("size", 1024, "block size in bytes")
 	dir := flag.String("dir", "", "keep both feeds on disk under this directory (default: memory)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the clone to this file")
+	memprofile := flag.String("memprofile", "", "write a heap profile at the end of the clone to this file")
 	flag.Parse()
-	profile = *cpuprofile
+	profile, heapProfile = *cpuprofile, *memprofile
 	if *blocks < 1 || *size < 1 {
 		fmt.Fprintln(os.Stderr, "usage: replbench [-blocks N] [-size BYTES]")
 		os.Exit(2)
@@ -48,7 +56,15 @@ func main() {
 	}
 }
 
-var profile string
+var profile, heapProfile string
+
+// rusage is the process's resource use so far: CPU seconds (user and
+// system) and peak resident set in KiB.
+func rusage() (cpu float64, maxrssKB int64) {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds(), ru.Maxrss
+}
 
 func run(blocks, size int, dir string) error {
 	kp, _ := merkle.NewKeyPairFromSeed(make([]byte, 32))
@@ -107,6 +123,7 @@ func run(blocks, size int, dir string) error {
 		pprof.StartCPUProfile(pf)
 		defer pprof.StopCPUProfile()
 	}
+	cpu0, setupRSS := rusage()
 	start := time.Now()
 	c, err := net.Dial("tcp", ln.Addr().String())
 	if err != nil {
@@ -116,13 +133,30 @@ func run(blocks, size int, dir string) error {
 		return err
 	}
 	seconds := time.Since(start).Seconds()
+	cpu1, maxRSS := rusage()
 	c.Close()
+	if heapProfile != "" {
+		hf, err := os.Create(heapProfile)
+		if err != nil {
+			return err
+		}
+		defer hf.Close()
+		if err := pprof.WriteHeapProfile(hf); err != nil {
+			return err
+		}
+	}
 	if got := r.Downloaded(0, 0); got != uint64(blocks) {
 		return fmt.Errorf("the reader holds %d of %d blocks", got, blocks)
 	}
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	cancel() // ends the writer's session
+	if err := r.Close(); err != nil {
+		return err
+	}
+	if err := w.Close(); err != nil {
+		return err
+	}
 	return json.NewEncoder(os.Stdout).Encode(map[string]any{
-		"impl": "go", "blocks": blocks, "size": size, "seconds": seconds, "maxrss_kb": ru.Maxrss,
+		"impl": "go", "blocks": blocks, "size": size, "seconds": seconds,
+		"cpu_seconds": cpu1 - cpu0, "maxrss_kb": maxRSS, "setup_maxrss_kb": setupRSS,
 	})
 }

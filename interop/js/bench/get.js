@@ -5,7 +5,8 @@
 //
 //   node bench/get.js DIR GETS
 //
-// Prints {"impl":"js","openMs":T,"getP50Us":U,"getP99Us":V,"length":N}.
+// Prints {"impl":"js","openMs":T,"getP50Us":U,"getP99Us":V,"length":N};
+// with GETS 0 it only opens the feed, and prints {"impl":"js","openMs":T,"length":N}.
 
 const Hypercore = require('hypercore')
 
@@ -29,6 +30,10 @@ feed.ready((err) => {
   const n = feed.length
   const times = []
   const next = () => {
+    if (gets === 0) {
+      process.stdout.write(JSON.stringify({ impl: 'js', openMs, length: n }) + '\n')
+      return feed.close(() => {})
+    }
     if (times.length === gets) {
       times.sort((a, b) => a - b)
       process.stdout.write(JSON.stringify({

@@ -10,7 +10,10 @@
 // memory, or with DIR in DIR/writer and DIR/reader on disk. The reader dials
 // the writer on 127.0.0.1 and the clock runs until the reader's stream
 // closes with every block stored. Prints
-// {"impl":"js","blocks":N,"size":S,"seconds":T,"maxrss_kb":K}.
+// {"impl":"js","blocks":N,"size":S,"seconds":T,"cpu_seconds":C,"maxrss_kb":K,"setup_maxrss_kb":L}
+// as interop/cmd/replbench does: cpu_seconds is the CPU time (user and
+// system) while the clock ran, maxrss_kb the process's peak resident set
+// and setup_maxrss_kb the peak before the clock started.
 
 const net = require('net')
 const Hypercore = require('hypercore')
@@ -53,6 +56,8 @@ w.ready((err) => {
         socket.pipe(s).pipe(socket)
       })
       server.listen(0, '127.0.0.1', () => {
+        const setupRSS = process.resourceUsage().maxRSS
+        const cpu0 = process.cpuUsage()
         const start = process.hrtime.bigint()
         const socket = net.connect(server.address().port, '127.0.0.1')
         const s = r.replicate(true)
@@ -61,10 +66,12 @@ w.ready((err) => {
         s.on('error', (err) => { throw err })
         s.on('close', () => {
           const seconds = Number(process.hrtime.bigint() - start) / 1e9
+          const cpu = process.cpuUsage(cpu0)
           const got = r.downloaded(0, r.length)
           if (got !== blocks) throw new Error('the reader holds ' + got + ' of ' + blocks + ' blocks')
           const maxrss = process.resourceUsage().maxRSS
-          process.stdout.write(JSON.stringify({ impl: 'js', blocks, size, seconds, maxrss_kb: maxrss }) + '\n')
+          const cpuSeconds = (cpu.user + cpu.system) / 1e6
+          process.stdout.write(JSON.stringify({ impl: 'js', blocks, size, seconds, cpu_seconds: cpuSeconds, maxrss_kb: maxrss, setup_maxrss_kb: setupRSS }) + '\n')
           process.exit(0)
         })
       })

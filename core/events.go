@@ -65,7 +65,9 @@ type Event struct {
 	End   uint64 // EventClear and EventAck: the end of the range
 	Bytes int    // the block's size for EventDownload and EventUpload
 	// Data is the block for EventDownload and EventUpload. It is shared
-	// with the feed and every subscriber: read it, do not modify it.
+	// with the feed and every subscriber: read it, do not modify it. For
+	// EventUpload it is the block as read from the data file and sent,
+	// not hashed again (spec/security.md, "Serving unverified blocks").
 	Data []byte
 	Peer *Peer // the peer concerned, if any
 	Err  error // EventPeerRemove: why the peer went, when not a clean end

@@ -1,15 +1,20 @@
 // Command bench runs every performance workload for Go and for the pinned
 // JS hypercore 9.12.0 (and, for the v11 rows, JS hypercore 11.37.1) in one
-// run on this machine, and reports Go/JS ratios.
+// run on this machine, and reports Go/JS ratios and, for the Hypercore 9
+// rows, how close each comes to what the machine's crypto allows.
 //
-//	go run ./interop/cmd/bench [-runs 3] [-out bench-out] [-quick] [-only NAME]
+//	go run ./interop/cmd/bench [-runs 3] [-out bench-out] [-quick] [-only NAME] [-scale]
 //
 // Each workload runs -runs times per implementation, alternating Go and JS;
 // the median is reported. It prints a table, and writes to -out:
 // results.json (every run's raw numbers), results.md (the table as
-// Markdown, for BENCHMARKS.md) and chart.svg (the ratios as bars). -quick
-// runs smaller sizes, to try the command; -only runs the workloads whose
-// names start with NAME (interop/bench-append and bench-replicate use it).
+// Markdown, for BENCHMARKS.md) and chart.svg (the ratios as bars, and each
+// row's percentage of its bound). -quick runs smaller sizes, to try the
+// command; -only runs the workloads whose names start with NAME
+// (interop/bench-append and bench-replicate use it). -scale also records
+// the scale curve: append, clone, peak RSS and open time at 10 k, 100 k and
+// 1 M blocks, Go and JS (scale.go; it takes far longer, so the default run
+// leaves it out).
 //
 // The workloads (BENCHMARKS.md explains each):
 //
@@ -18,6 +23,8 @@
 //	replicate-1k    full clone of 100 000 × 1 KiB over TCP       blocks/s, peak RSS
 //	replicate-64k   full clone of 2 000 × 64 KiB over TCP        MB/s, peak RSS
 //	                (both feeds of a clone on disk, in one process)
+//	cli-clone-30k   `hypercore clone` of 30 000 × 1 KiB from a   s, exec to exit
+//	                JS server, against a JS clone program (cli.go)
 //	open            open a 1 000 000-block disk feed             ms
 //	get             random reads from that feed                  p50 µs
 //
@@ -27,7 +34,16 @@
 //	v11-replicate-64k  full clone of 2 000 × 64 KiB over TCP     MB/s, peak RSS
 //	                   (both cores on disk, in one process per implementation)
 //
-// -only v11 runs the two v11 rows; -only replicate the v9 clones alone.
+// -only v11 runs the two v11 rows; -only replicate the v9 clones alone;
+// -only cli the command-line row.
+//
+// Before the workloads, the command times the crypto primitives on one
+// core (BLAKE2b-256 leaf and parent hashes, XSalsa20, Ed25519 sign and
+// verify) and derives each Hypercore 9 workload's crypto-only bound, the
+// rate its crypto alone would allow (bounds.go has the model); each of
+// those rows shows its bound and the Go and JS medians as a percentage of
+// it, and results.md the primitives' table. open and get do no crypto and
+// have no bound; the v11 rows have none yet.
 package main
 
 import (
@@ -58,6 +74,15 @@ type workload struct {
 	V11              bool      // a Hypercore 11 row (JS hypercore 11.37.1)
 	Goal             string    // the issue's goal for the row, if any
 	Retries          []string  `json:",omitempty"` // why runs failed and were run again (v11 rows)
+
+	// The crypto-only bound (bounds.go), in Unit; 0 for a row without one.
+	Bound                float64 `json:",omitempty"`
+	BoundHow             string  `json:",omitempty"` // how it was derived, with this run's figures
+	GoOfBound, JSOfBound float64 `json:",omitempty"` // each median as a percentage of Bound
+
+	// cli-clone-30k (cli.go): the JS server's CPU seconds during each Go
+	// and each JS clone.
+	ServerCPUGo, ServerCPUJS []float64 `json:",omitempty"`
 }
 
 func main() {
@@ -90,9 +115,10 @@ func run(runs int, out string, quick bool, only string, scaleCurve bool) error {
 	}
 	defer os.RemoveAll(tmp)
 	bins := map[string]string{}
-	for _, name := range []string{"appendbench", "replbench", "getbench"} {
+	for _, pkg := range []string{"./interop/cmd/appendbench", "./interop/cmd/replbench", "./interop/cmd/getbench", "./cmd/hypercore"} {
+		name := filepath.Base(pkg)
 		bins[name] = filepath.Join(tmp, name)
-		cmd := exec.Command("go", "build", "-o", bins[name], "./interop/cmd/"+name)
+		cmd := exec.Command("go", "build", "-o", bins[name], pkg)
 		cmd.Dir = env.Root
 		if b, err := cmd.CombinedOutput(); err != nil {
 			return fmt.Errorf("go build %s: %v\n%s", name, err, b)
@@ -112,6 +138,20 @@ func run(runs int, out string, quick bool, only string, scaleCurve bool) error {
 		return jsonOut(env.Command(ctx, script, args...))
 	}
 
+	// the machine's crypto, one core, before the workloads load the machine
+	// (bounds.go)
+	var crypto *machineCrypto
+	if want("append-1") || want("append-1000") || want("replicate-1k") || want("replicate-64k") || want(cliName) {
+		loop, reps := 200*time.Millisecond, 5
+		if quick {
+			loop, reps = 50*time.Millisecond, 3
+		}
+		crypto = measureCrypto(runtime.NumCPU(), loop, reps)
+		fmt.Fprintf(os.Stderr, "crypto, one core: L(1 KiB) %s, L(64 KiB) %s, P %s, X(1 KiB) %s, X(64 KiB) %s, S %s, V %s\n",
+			µs(crypto.Leaf1K.Ns/1e9), µs(crypto.Leaf64K.Ns/1e9), µs(crypto.Parent.Ns/1e9), µs(crypto.Cipher1K.Ns/1e9),
+			µs(crypto.Cipher64K.Ns/1e9), µs(crypto.Sign.Ns/1e9), µs(crypto.Verify.Ns/1e9))
+	}
+
 	var ws []*workload
 	// appends
 	for _, a := range []struct {
@@ -122,6 +162,9 @@ func run(runs int, out string, quick bool, only string, scaleCurve bool) error {
 			continue
 		}
 		w := &workload{Name: a.name, What: fmt.Sprintf("disk append, 1 KiB blocks, %d per call (%d blocks)", a.batch, a.blocks), Unit: "blocks/s", Higher: true}
+		if crypto != nil {
+			w.Bound, w.BoundHow = crypto.appendBound(a.batch)
+		}
 		for r := 0; r < runs; r++ {
 			dir := filepath.Join(tmp, fmt.Sprintf("%s-go-%d", a.name, r))
 			g, err := goRun("appendbench", "-dir", dir, "-blocks", fmt.Sprint(a.blocks), "-batch", fmt.Sprint(a.batch), "-size", "1024")
@@ -149,6 +192,9 @@ func run(runs int, out string, quick bool, only string, scaleCurve bool) error {
 			continue
 		}
 		w := &workload{Name: rp.name, What: fmt.Sprintf("full clone over TCP loopback, %d × %d KiB, both feeds on disk", rp.blocks, rp.size/1024), Unit: rp.unit, Higher: true}
+		if crypto != nil {
+			w.Bound, w.BoundHow = crypto.cloneBound(rp.blocks, rp.size, rp.unit)
+		}
 		for r := 0; r < runs; r++ {
 			gdir, jdir := filepath.Join(tmp, fmt.Sprintf("%s-go-%d", rp.name, r)), filepath.Join(tmp, fmt.Sprintf("%s-js-%d", rp.name, r))
 			g, err := goRun("replbench", "-blocks", fmt.Sprint(rp.blocks), "-size", fmt.Sprint(rp.size), "-dir", gdir)
@@ -169,6 +215,18 @@ func run(runs int, out string, quick bool, only string, scaleCurve bool) error {
 			os.RemoveAll(gdir)
 			os.RemoveAll(jdir)
 			w.GoRSS, w.JSRSS = append(w.GoRSS, num(g, "maxrss_kb")/1024), append(w.JSRSS, num(j, "maxrss_kb")/1024)
+		}
+		ws = append(ws, w)
+		progress(w)
+	}
+	// the command-line clone from a JS server (cli.go)
+	if want(cliName) {
+		w, err := cliRow(ctx, env, tmp, bins["hypercore"], scale(cliBlocks), runs)
+		if err != nil {
+			return err
+		}
+		if crypto != nil {
+			w.Bound, w.BoundHow = crypto.cliBound(scale(cliBlocks), 1024)
 		}
 		ws = append(ws, w)
 		progress(w)
@@ -209,12 +267,18 @@ func run(runs int, out string, quick bool, only string, scaleCurve bool) error {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
+	for _, w := range ws {
+		w.GoOfBound, w.JSOfBound = w.ofBound(median(w.Go)), w.ofBound(median(w.JS))
+	}
 	machine := fmt.Sprintf("%s/%s, %d CPUs, %s; %s; load average before the run %s", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), nodeVersion(env), loadAvg)
-	raw, _ := json.MarshalIndent(map[string]any{"date": time.Now().UTC().Format(time.RFC3339), "machine": machine, "runs": runs, "workloads": ws, "scale": curve}, "", "  ")
+	raw, _ := json.MarshalIndent(map[string]any{"date": time.Now().UTC().Format(time.RFC3339), "machine": machine, "runs": runs, "crypto": crypto, "workloads": ws, "scale": curve}, "", "  ")
 	if err := os.WriteFile(filepath.Join(out, "results.json"), append(raw, '\n'), 0o644); err != nil {
 		return err
 	}
 	md := markdown(ws, machine, runs)
+	if crypto != nil {
+		md += "\n" + crypto.markdown(ws)
+	}
 	if curve != nil {
 		md += "\n" + curve.markdown()
 	}
@@ -273,6 +337,9 @@ func progress(w *workload) {
 	if len(w.GoCPU) > 0 {
 		fmt.Fprintf(os.Stderr, "  cpu %.2f / %.2f s", median(w.GoCPU), median(w.JSCPU))
 	}
+	if w.Bound > 0 {
+		fmt.Fprintf(os.Stderr, "  %.0f %% / %.0f %% of bound", w.ofBound(median(w.Go)), w.ofBound(median(w.JS)))
+	}
 	fmt.Fprintln(os.Stderr)
 }
 
@@ -307,7 +374,7 @@ func markdown(ws []*workload, machine string, runs int) string {
 // markdown9 is the table of the Hypercore 9 rows.
 func markdown9(ws []*workload) string {
 	var b strings.Builder
-	b.WriteString("| Workload | What | Go | JS | Unit | Go vs JS | Peak RSS Go / JS (MB) |\n|---|---|---|---|---|---|---|\n")
+	b.WriteString("| Workload | What | Go | JS | Unit | Go vs JS | Bound | % of bound Go / JS | Peak RSS Go / JS (MB) |\n|---|---|---|---|---|---|---|---|---|\n")
 	for _, w := range ws {
 		rss := ""
 		if len(w.GoRSS) > 0 {
@@ -317,23 +384,40 @@ func markdown9(ws []*workload) string {
 		if !w.Higher {
 			better = "lower is better"
 		}
-		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s (%s) | **%.2f×** | %s |\n", w.Name, w.What, fmtNum(median(w.Go)), fmtNum(median(w.JS)), w.Unit, better, w.ratio(), rss)
+		bound, of := "—", "—"
+		if w.Bound > 0 {
+			bound = fmtNum(w.Bound)
+			of = fmt.Sprintf("**%.0f %%** / %.0f %%", w.ofBound(median(w.Go)), w.ofBound(median(w.JS)))
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s (%s) | **%.2f×** | %s | %s | %s |\n", w.Name, w.What, fmtNum(median(w.Go)), fmtNum(median(w.JS)), w.Unit, better, w.ratio(), bound, of, rss)
 	}
-	b.WriteString("\n\"Go vs JS\" is how many times better Go did: its rate over JS's, or JS's time over Go's.\n")
+	b.WriteString("\n\"Go vs JS\" is how many times better Go did: its rate over JS's, or JS's time over Go's. " +
+		"\"Bound\" is the rate (or time) the workload's crypto alone allows on this machine, and \"% of bound\" each median's share of it (below).\n")
+	for _, w := range ws {
+		if len(w.ServerCPUGo) > 0 {
+			b.WriteString(cliMarkdown(w))
+		}
+	}
 	return b.String()
 }
 
 func fmtNum(x float64) string {
-	if x >= 100 {
+	switch {
+	case x >= 100:
 		return fmt.Sprintf("%.0f", x)
+	case x >= 1:
+		return fmt.Sprintf("%.1f", x)
 	}
-	return fmt.Sprintf("%.1f", x)
+	return fmt.Sprintf("%.3g", x)
 }
 
 // chart draws the ratios as bars from the 1× line (JS) on a logarithmic
-// scale, so that 2× better and 2× worse are as long.
+// scale, so that 2× better and 2× worse are as long; and to their right,
+// for the rows with a crypto bound, Go's median as a percentage of it, a
+// bar on a linear scale from 0 to 100 %.
 func chart(ws []*workload) string {
 	const left, width, barH, gap = 130, 420, 22, 10
+	const boundX, boundW = left + width + 90, 140 // the % of bound panel
 	lo, hi := 0.5, 2.0
 	for _, w := range ws {
 		lo, hi = min(lo, w.ratio()/1.3), max(hi, w.ratio()*1.3)
@@ -341,8 +425,9 @@ func chart(ws []*workload) string {
 	x := func(r float64) int { return left + int((math.Log(r)-math.Log(lo))/(math.Log(hi)-math.Log(lo))*width) }
 	h := len(ws)*(barH+gap) + 50
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="12">`+"\n", left+width+70, h)
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="12">`+"\n", boundX+boundW+50, h)
 	fmt.Fprintf(&b, `<text x="10" y="16" font-weight="bold">hypercore-go vs JS (9.12; v11 rows: 11.37): times better (log; 1× = JS)</text>`+"\n")
+	fmt.Fprintf(&b, `<text x="%d" y="16" font-weight="bold">Go, %% of crypto bound</text>`+"\n", boundX)
 	x1 := x(1)
 	for i, w := range ws {
 		y := 30 + i*(barH+gap)
@@ -354,6 +439,14 @@ func chart(ws []*workload) string {
 		fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="end">%s</text>`+"\n", left-8, y+barH/2+4, html.EscapeString(w.Name))
 		fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%d" height="%d" fill="%s"/>`+"\n", from, y, max(to-from, 1), barH, color)
 		fmt.Fprintf(&b, `<text x="%d" y="%d">%.2f×</text>`+"\n", max(to, x1)+6, y+barH/2+4, r)
+		if w.Bound <= 0 {
+			fmt.Fprintf(&b, `<text x="%d" y="%d" fill="#888">—</text>`+"\n", boundX, y+barH/2+4)
+			continue
+		}
+		pct := w.ofBound(median(w.Go))
+		fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%d" height="%d" fill="#e4e4e4"/>`+"\n", boundX, y+barH/2-5, boundW, 10)
+		fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%d" height="%d" fill="#3c9a5f"/>`+"\n", boundX, y+barH/2-5, max(int(min(pct, 100)/100*boundW), 1), 10)
+		fmt.Fprintf(&b, `<text x="%d" y="%d">%.0f %%</text>`+"\n", boundX+boundW+6, y+barH/2+4, pct)
 	}
 	fmt.Fprintf(&b, `<line x1="%d" y1="26" x2="%d" y2="%d" stroke="#333" stroke-dasharray="4 3"/>`+"\n", x1, x1, h-14)
 	fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle">1× (JS)</text>`+"\n", x1, h-2)

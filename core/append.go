@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
+	"github.com/hypercore-go/hypercore/core/storage"
 	"github.com/hypercore-go/hypercore/merkle"
 )
 
@@ -14,9 +16,10 @@ import (
 // keep the caller's slices: it has written them when it returns, and the
 // caller may reuse them.
 //
-// Write order (spec/storage.md, "Write order"): the new tree nodes, the
-// signature, the data, and, last, the bitfield pages; a crash at any point
-// leaves a feed that reopens at its old or its new length.
+// Write order (spec/storage.md, "Write order"): the data (while the
+// leaves are hashed), the new tree nodes, the signature, and, last, the
+// bitfield pages; a crash at any point leaves a feed that reopens at its
+// old or its new length.
 func (f *Feed) Append(blocks ...[]byte) (uint64, error) {
 	f.mu.Lock()
 	seq, err := f.appendLocked(blocks)
@@ -55,10 +58,21 @@ func (f *Feed) appendLocked(blocks [][]byte) (uint64, error) {
 		}
 	}()
 
+	// The data (step 3 of the write order) needs nothing from the tree, so
+	// it is written while the leaves are hashed.
+	n := uint64(len(blocks))
+	leaves := make([]merkle.Hash, n)
+	var dataErr error
+	hashLeaves(blocks, size, leaves, func() {
+		dataErr = storage.WriteBuffers(f.fData, blocks, int64(f.byteLength))
+	})
+	if dataErr != nil {
+		return 0, dataErr
+	}
+
 	// Nodes from leaf 2·start to the last new leaf are written as one run
 	// (zero entries for parents not yet complete); parents left of it one
 	// by one.
-	n := uint64(len(blocks))
 	run := make([]byte, 40*(2*n-1))
 	var nodes []merkle.Node
 	type single struct {
@@ -66,7 +80,6 @@ func (f *Feed) appendLocked(blocks [][]byte) (uint64, error) {
 		node merkle.Node
 	}
 	var singles []single
-	leaves := leafHashes(blocks)
 	for i, b := range blocks {
 		nodes = f.gen.AppendLeaf(nodes[:0], leaves[i], uint64(len(b)))
 		for _, nd := range nodes {
@@ -103,16 +116,6 @@ func (f *Feed) appendLocked(blocks [][]byte) (uint64, error) {
 			return 0, err
 		}
 	}
-	data := blocks[0]
-	if len(blocks) > 1 {
-		data = make([]byte, 0, size)
-		for _, b := range blocks {
-			data = append(data, b...)
-		}
-	}
-	if _, err := f.fData.WriteAt(data, int64(f.byteLength)); err != nil {
-		return 0, err
-	}
 	ok = true
 	f.byteLength += uint64(size)
 	for i := uint64(0); i < n; i++ {
@@ -126,30 +129,56 @@ func (f *Feed) appendLocked(blocks [][]byte) (uint64, error) {
 	return start, nil
 }
 
-// leafHashes hashes the blocks of an append, on every CPU when there are
-// enough of them to be worth it: leaf hashes are independent, and hashing
-// is most of an append's work.
-func leafHashes(blocks [][]byte) []merkle.Hash {
-	hashes := make([]merkle.Hash, len(blocks))
-	workers := min(runtime.GOMAXPROCS(0), len(blocks)/64)
-	if workers < 2 {
+// Leaf hashing is split into chunks of about leafChunkBytes (at most
+// leafChunk blocks), taken in turn by the goroutines that hash: a goroutine
+// held up (by the data write, or by another process on its CPU) then holds
+// no one else up. Below parallelMin bytes one goroutine does it all.
+const (
+	leafChunk      = 32
+	leafChunkBytes = 32 << 10
+	parallelMin    = 128 << 10
+)
+
+// hashLeaves sets leaves[i] to the leaf hash of blocks[i] (size bytes in
+// all) and runs write beside the hashing, on every CPU when the blocks are
+// enough to pay for it: leaf hashes are independent, and hashing is most
+// of an append's work. It returns when write and every hash are done.
+func hashLeaves(blocks [][]byte, size int, leaves []merkle.Hash, write func()) {
+	per := leafChunk
+	if size > 0 {
+		per = min(leafChunk, max(1, leafChunkBytes*len(blocks)/size))
+	}
+	chunks := (len(blocks) + per - 1) / per
+	workers := min(runtime.GOMAXPROCS(0), 1+chunks)
+	if size < parallelMin || workers < 2 {
+		write()
 		for i, b := range blocks {
-			hashes[i] = merkle.LeafHash(b)
+			leaves[i] = merkle.LeafHash(b)
 		}
-		return hashes
+		return
+	}
+	// Task 0 is the write, task t ≥ 1 hashes chunk t−1.
+	var next atomic.Int64
+	work := func() {
+		for {
+			t := int(next.Add(1) - 1)
+			if t == 0 {
+				write()
+				continue
+			}
+			lo := (t - 1) * per
+			if lo >= len(blocks) {
+				return
+			}
+			for i := lo; i < min(lo+per, len(blocks)); i++ {
+				leaves[i] = merkle.LeafHash(blocks[i])
+			}
+		}
 	}
 	var wg sync.WaitGroup
-	per := (len(blocks) + workers - 1) / workers
-	for lo := 0; lo < len(blocks); lo += per {
-		hi := min(lo+per, len(blocks))
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := lo; i < hi; i++ {
-				hashes[i] = merkle.LeafHash(blocks[i])
-			}
-		}()
+	for range workers - 1 {
+		wg.Go(work)
 	}
+	work()
 	wg.Wait()
-	return hashes
 }

@@ -5,10 +5,13 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math/bits"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"syscall"
+	"unsafe"
 )
 
 // Dir is a feed directory on disk, laid out as JS hypercore lays it out:
@@ -221,6 +224,88 @@ func (df *dirFile) WriteAt(p []byte, off int64) (int, error) {
 		err = fmt.Errorf("storage: %w", err)
 	}
 	return n, err
+}
+
+// WriteBuffersAt writes bufs with pwritev(2) (BuffersWriterAt): one
+// system call for up to iovMax buffers, and no copy of them into one.
+func (df *dirFile) WriteBuffersAt(bufs [][]byte, off int64) (int64, error) {
+	if _, err := buffersSize(bufs, off); err != nil {
+		return 0, err
+	}
+	f, err := df.get(true)
+	if err != nil {
+		return 0, err
+	}
+	n, err := pwritev(f, bufs, off)
+	if err != nil {
+		err = fmt.Errorf("storage: %w", err)
+	}
+	return n, err
+}
+
+// iovMax is the most buffers one pwritev takes (IOV_MAX on Linux).
+const iovMax = 1024
+
+// pwritev writes the concatenation of bufs at off, iovMax buffers a call,
+// again after a short write, until all is written or a call fails.
+func pwritev(f *os.File, bufs [][]byte, off int64) (int64, error) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	iov := make([]syscall.Iovec, 0, min(len(bufs), iovMax))
+	var written int64
+	skip := 0 // bytes of bufs[0] already written
+	for {
+		for len(bufs) > 0 && len(bufs[0]) == skip {
+			bufs, skip = bufs[1:], 0
+		}
+		if len(bufs) == 0 {
+			return written, nil
+		}
+		iov = iov[:0]
+		for i, b := range bufs[:min(len(bufs), iovMax)] {
+			if i == 0 {
+				b = b[skip:]
+			}
+			v := syscall.Iovec{}
+			if len(b) > 0 {
+				v.Base = &b[0]
+				v.SetLen(len(b))
+			}
+			iov = append(iov, v)
+		}
+		var n uintptr
+		var errno syscall.Errno
+		err := rc.Control(func(fd uintptr) {
+			// The offset goes in two words, low and high: the high one is
+			// 0 where a word has 64 bits.
+			n, _, errno = syscall.Syscall6(syscall.SYS_PWRITEV, fd, uintptr(unsafe.Pointer(&iov[0])), uintptr(len(iov)),
+				uintptr(off), uintptr(uint64(off)>>(bits.UintSize-1)>>1), 0)
+		})
+		switch {
+		case err != nil:
+			return written, err
+		case errno == syscall.EINTR:
+			continue
+		case errno != 0:
+			return written, &os.PathError{Op: "pwritev", Path: f.Name(), Err: errno}
+		case n == 0:
+			return written, io.ErrShortWrite
+		}
+		written += int64(n)
+		off += int64(n)
+		// Step over what was written.
+		for rest := int(n); rest > 0; {
+			k := min(rest, len(bufs[0])-skip)
+			rest -= k
+			skip += k
+			if skip == len(bufs[0]) && rest > 0 {
+				bufs, skip = bufs[1:], 0
+			}
+		}
+		runtime.KeepAlive(iov)
+	}
 }
 
 func (df *dirFile) Size() (int64, error) {

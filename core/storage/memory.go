@@ -101,6 +101,34 @@ func (f *memFile) WriteAt(p []byte, off int64) (int, error) {
 	if f.closed {
 		return 0, ErrClosed
 	}
+	f.write(p, off)
+	return len(p), nil
+}
+
+// WriteBuffersAt writes bufs one after the other from off, under one lock
+// (BuffersWriterAt).
+func (f *memFile) WriteBuffersAt(bufs [][]byte, off int64) (int64, error) {
+	size, err := buffersSize(bufs, off)
+	if err != nil {
+		return 0, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed {
+		return 0, ErrClosed
+	}
+	pos := off
+	for _, p := range bufs {
+		if len(p) > 0 {
+			f.write(p, pos)
+			pos += int64(len(p))
+		}
+	}
+	return size, nil
+}
+
+// write copies p to off, adding the pages it needs; f.mu is held.
+func (f *memFile) write(p []byte, off int64) {
 	for i := 0; i < len(p); {
 		pos := off + int64(i)
 		page, in := pos/memPageSize, int(pos%memPageSize)
@@ -112,7 +140,6 @@ func (f *memFile) WriteAt(p []byte, off int64) (int, error) {
 		i += copy(b[in:], p[i:])
 	}
 	f.size = max(f.size, off+int64(len(p)))
-	return len(p), nil
 }
 
 func (f *memFile) Size() (int64, error) {

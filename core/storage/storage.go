@@ -84,6 +84,53 @@ type File interface {
 	Sync() error
 }
 
+// BuffersWriterAt is a File that can write several buffers at one offset
+// in one operation (a disk file: one pwritev). WriteBuffers uses it.
+type BuffersWriterAt interface {
+	// WriteBuffersAt writes the concatenation of bufs at off, as WriteAt
+	// of the joined bytes would, and returns the number of bytes written.
+	// It does not keep bufs.
+	WriteBuffersAt(bufs [][]byte, off int64) (int64, error)
+}
+
+// WriteBuffers writes the concatenation of bufs at off: with f's own
+// WriteBuffersAt when f has one, else as one WriteAt of the bytes joined.
+// An append writes its blocks with it, without copying them into one
+// buffer first.
+func WriteBuffers(f File, bufs [][]byte, off int64) error {
+	if len(bufs) == 1 {
+		_, err := f.WriteAt(bufs[0], off)
+		return err
+	}
+	if w, ok := f.(BuffersWriterAt); ok {
+		_, err := w.WriteBuffersAt(bufs, off)
+		return err
+	}
+	size := 0
+	for _, b := range bufs {
+		size += len(b)
+	}
+	joined := make([]byte, 0, size)
+	for _, b := range bufs {
+		joined = append(joined, b...)
+	}
+	_, err := f.WriteAt(joined, off)
+	return err
+}
+
+// buffersSize is the number of bytes in bufs, or ErrOffset when they and
+// off do not fit in an int64.
+func buffersSize(bufs [][]byte, off int64) (int64, error) {
+	var size int64
+	for _, b := range bufs {
+		if err := checkRange(size, int64(len(b))); err != nil {
+			return 0, err
+		}
+		size += int64(len(b))
+	}
+	return size, checkRange(off, size)
+}
+
 // validName reports whether name is one of the feed's files.
 func validName(name string) bool {
 	for _, n := range Names {

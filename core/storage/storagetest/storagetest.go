@@ -30,6 +30,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Storage) {
 	t.Run("BadRanges", func(t *testing.T) { testBadRanges(t, open(t)) })
 	t.Run("SeparateFiles", func(t *testing.T) { testSeparate(t, open(t)) })
 	t.Run("Model", func(t *testing.T) { testModel(t, open(t)) })
+	t.Run("WriteBuffers", func(t *testing.T) { testWriteBuffers(t, open(t)) })
 	t.Run("Concurrent", func(t *testing.T) { testConcurrent(t, open(t)) })
 	t.Run("Close", func(t *testing.T) { testClose(t, open(t)) })
 }
@@ -293,6 +294,45 @@ func testModel(t *testing.T, s storage.Storage) {
 		if got, _ := f.Size(); got != int64(len(model)) {
 			t.Fatalf("step %d: Size() = %d, want %d", step, got, len(model))
 		}
+	}
+}
+
+// testWriteBuffers checks storage.WriteBuffers (the backend's own
+// WriteBuffersAt when it has one) against a model: buffers of every size
+// including empty ones, more of them than one pwritev takes, over holes
+// and over bytes already written.
+func testWriteBuffers(t *testing.T, s storage.Storage) {
+	closeAtEnd(t, s)
+	f := mustOpen(t, s, storage.Data)
+	r := rand.New(rand.NewPCG(3, 4))
+	var model []byte
+	for step := 0; step < 50; step++ {
+		off := int64(r.IntN(200000))
+		bufs := make([][]byte, r.IntN(3000))
+		var joined []byte
+		for i := range bufs {
+			bufs[i] = make([]byte, r.IntN(4)*r.IntN(100))
+			for k := range bufs[i] {
+				bufs[i][k] = byte(r.IntN(256))
+			}
+			joined = append(joined, bufs[i]...)
+		}
+		if err := storage.WriteBuffers(f, bufs, off); err != nil {
+			t.Fatalf("step %d: WriteBuffers(%d buffers, %d bytes, %d) = %v", step, len(bufs), len(joined), off, err)
+		}
+		if len(joined) > 0 {
+			if end := int(off) + len(joined); end > len(model) {
+				model = append(model, make([]byte, end-len(model))...)
+			}
+			copy(model[off:], joined)
+		}
+		got := make([]byte, len(model))
+		if n, err := f.ReadAt(got, 0); n != len(model) || (err != nil && err != io.EOF) || !bytes.Equal(got, model) {
+			t.Fatalf("step %d: after WriteBuffers(%d buffers, %d bytes, %d) the file differs from the model (%d bytes read, %v)", step, len(bufs), len(joined), off, n, err)
+		}
+	}
+	if err := storage.WriteBuffers(f, [][]byte{{1}}, -1); !errors.Is(err, storage.ErrOffset) {
+		t.Errorf("WriteBuffers at offset -1 = %v, want ErrOffset", err)
 	}
 }
 

@@ -29,7 +29,7 @@ func TestAppendBatchSameFiles(t *testing.T) {
 	batches := [][][]byte{
 		sized(3, func() int { return 10 }), // a small batch first: later ones start unaligned
 		sized(1000, func() int { return 1024 }),
-		sized(5, func() int { return 40 << 10 }), // one block a chunk
+		sized(5, func() int { return 40 << 10 }),                   // one block a chunk
 		sized(333, func() int { return r.IntN(4) * r.IntN(1500) }), // empty blocks among them
 		sized(1, func() int { return 200 << 10 }),
 		sized(2500, func() int { return 100 }),

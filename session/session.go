@@ -159,7 +159,7 @@ type Session struct {
 	timeout   time.Duration
 	keepAlive time.Duration
 
-	recv    *readClock   // the connection, timed for the receive timeout
+	recv    *recvPipe    // the decrypted stream, read ahead (recv.go)
 	writeAt atomic.Int64 // unix nanoseconds a chunk's write began; 0 when not writing
 	done    chan struct{}
 
@@ -169,7 +169,7 @@ type Session struct {
 	spare     []byte
 	writing   int // bytes handed to the writer and not yet written
 	drain     []drainWait
-	enc       *xsalsa20
+	enc       *xsalsa20 // the writer's alone: frames are queued in plaintext
 	lastSend  time.Time
 	err       error // why the session ended
 	closed    bool
@@ -220,8 +220,9 @@ func New(ctx context.Context, conn io.ReadWriter, cfg Config) (*Session, error) 
 		defer cancel()
 	}
 	stop := interruptOnDone(ctx, conn)
-	rc := &readClock{r: conn}
-	br := bufio.NewReaderSize(rc, 64<<10)
+	// the handshake's messages are small; after it, reads of whole
+	// chunks go past this buffer once its last bytes are taken
+	br := bufio.NewReaderSize(conn, 4<<10)
 	res, err := handshake(conn, br, cfg.Initiator, *kp, cfg.Random)
 	if !stop() {
 		// ctx ended during the handshake and the conn was interrupted
@@ -233,7 +234,6 @@ func New(ctx context.Context, conn io.ReadWriter, cfg Config) (*Session, error) 
 	s := &Session{
 		cfg:    cfg,
 		conn:   conn,
-		recv:   rc,
 		res:    res,
 		done:   make(chan struct{}),
 		enc:    newXSalsa20(&res.tx, &res.localNonce),
@@ -244,7 +244,8 @@ func New(ctx context.Context, conn io.ReadWriter, cfg Config) (*Session, error) 
 	s.cond = sync.NewCond(&s.mu)
 	s.timeout = cfg.Timeout
 	s.keepAlive = (cfg.Timeout + 1) / 2
-	s.frames = message.NewReader(&decryptReader{r: br, dec: newXSalsa20(&res.rx, &res.remoteNonce)})
+	s.recv = newRecvPipe(br, newXSalsa20(&res.rx, &res.remoteNonce), s.done)
+	s.frames = message.NewReader(s.recv)
 	s.lastSend = time.Now()
 	go s.writer()
 	if cfg.Timeout > 0 {
@@ -273,45 +274,6 @@ func interruptOnDone(ctx context.Context, conn io.ReadWriter) (stop func() bool)
 		return func() bool { return stopWatch() || ctx.Err() == nil }
 	}
 	return func() bool { return true }
-}
-
-// decryptReader decrypts the transport stream.
-type decryptReader struct {
-	r   io.Reader
-	dec *xsalsa20
-}
-
-func (d *decryptReader) Read(p []byte) (int, error) {
-	n, err := d.r.Read(p)
-	if n > 0 {
-		d.dec.XORKeyStream(p[:n], p[:n])
-	}
-	return n, err
-}
-
-// readClock times the reads from the connection, for the receive timeout:
-// the peer is silent only while a read waits for it. Time this side spends
-// working through bytes already received is not the peer's silence.
-type readClock struct {
-	r     io.Reader
-	since atomic.Int64 // unix nanoseconds the waiting read began
-	wait  atomic.Bool  // a read is waiting for the connection
-}
-
-func (c *readClock) Read(p []byte) (int, error) {
-	c.since.Store(time.Now().UnixNano())
-	c.wait.Store(true)
-	n, err := c.r.Read(p)
-	c.wait.Store(false)
-	return n, err
-}
-
-// silent returns how long the current read has waited, 0 when none waits.
-func (c *readClock) silent(now time.Time) time.Duration {
-	if !c.wait.Load() {
-		return 0
-	}
-	return now.Sub(time.Unix(0, c.since.Load()))
 }
 
 // RemotePublicKey returns the remote peer's Noise static public key.
@@ -373,11 +335,23 @@ func (s *Session) fail(err error) {
 	}
 }
 
-// send queues one plaintext frame: it is encrypted now, in send order, and
-// written by the writer goroutine. It never waits for the peer: when more
-// than MaxQueued bytes already wait, the session ends with ErrSlowPeer.
-func (s *Session) send(frame []byte) error {
+// send queues one encoded frame (or any plaintext stream bytes).
+func (s *Session) send(frame []byte) error { return s.queue(0, nil, frame) }
+
+// sendMessage queues the frame of m on channel id, encoding it straight
+// into the queue.
+func (s *Session) sendMessage(id uint64, m message.Message) error { return s.queue(id, m, nil) }
+
+// queue queues m's frame on channel id, or the bytes of frame when m is
+// nil. Frames are queued in plaintext, in send order; the writer goroutine
+// encrypts and writes them in that order. It never waits for the peer:
+// when more than MaxQueued bytes already wait, the session ends with
+// ErrSlowPeer.
+func (s *Session) queue(id uint64, m message.Message, frame []byte) error {
 	if s.cfg.Trace != nil {
+		if m != nil {
+			frame, m = message.AppendFrame(nil, id, m), nil
+		}
 		s.traceSent(frame)
 	}
 	s.mu.Lock()
@@ -396,9 +370,11 @@ func (s *Session) send(frame []byte) error {
 		return fmt.Errorf("%w: %w", ErrClosed, err)
 	}
 	defer s.mu.Unlock()
-	start := len(s.out)
-	s.out = append(s.out, frame...)
-	s.enc.XORKeyStream(s.out[start:], s.out[start:])
+	if m != nil {
+		s.out = message.AppendFrame(s.out, id, m)
+	} else {
+		s.out = append(s.out, frame...)
+	}
 	s.lastSend = time.Now()
 	s.cond.Broadcast()
 	return nil
@@ -515,12 +491,15 @@ func (s *Session) writer() {
 	}
 }
 
-// write writes buf in chunks of at most writeChunk bytes, recording when
-// each began, so the watchdog can end a session whose peer does not take a
-// chunk within the timeout (spec/session.md, "Keep-alive and timeouts").
+// write encrypts buf and writes it in chunks of at most writeChunk bytes,
+// recording when each began, so the watchdog can end a session whose peer
+// does not take a chunk within the timeout (spec/session.md, "Keep-alive
+// and timeouts"). Encrypting here, not when a frame is queued, lets the
+// sender prepare the next frames meanwhile.
 func (s *Session) write(buf []byte) error {
 	for len(buf) > 0 {
 		n := min(len(buf), writeChunk)
+		s.enc.XORKeyStream(buf[:n], buf[:n])
 		s.writeAt.Store(time.Now().UnixNano())
 		_, err := s.conn.Write(buf[:n])
 		s.writeAt.Store(0)
@@ -564,7 +543,7 @@ func (s *Session) watchdog() {
 		case <-s.done:
 			return
 		case now := <-tick.C:
-			if s.recv.silent(now) > s.timeout {
+			if s.recv.clock.silent(now) > s.timeout {
 				s.fail(fmt.Errorf("%w: nothing received for %v", ErrTimeout, s.timeout))
 				return
 			}
@@ -591,6 +570,7 @@ func (s *Session) watchdog() {
 func (s *Session) Run(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, func() { s.fail(fmt.Errorf("%w: %w", ErrClosed, ctx.Err())) })
 	defer stop()
+	go s.recv.run()
 	var err error
 	readErr := false // err came from reading the connection
 	for {
@@ -899,7 +879,7 @@ func (s *Session) allocLocal() uint64 {
 // that script the protocol, such as an adversarial peer; replication uses
 // Open and Channel.Send.
 func (s *Session) SendRaw(channel uint64, m message.Message) error {
-	return s.send(message.AppendFrame(nil, channel, m))
+	return s.sendMessage(channel, m)
 }
 
 // SendBytes sends b as plaintext stream bytes, encrypted like every frame
@@ -910,12 +890,12 @@ func (s *Session) SendBytes(b []byte) error { return s.send(append([]byte(nil), 
 
 // SendOptions sends session-level (channel 0) Options.
 func (s *Session) SendOptions(m *message.Options) error {
-	return s.send(message.AppendFrame(nil, 0, m))
+	return s.sendMessage(0, m)
 }
 
 // SendExtension sends a session-level (channel 0) Extension message.
 func (s *Session) SendExtension(m *message.Extension) error {
-	return s.send(message.AppendFrame(nil, 0, m))
+	return s.sendMessage(0, m)
 }
 
 // Session returns the channel's session.
@@ -937,7 +917,7 @@ func (ch *Channel) Send(m message.Message) error {
 	if id == 0 {
 		return ErrChannelClosed
 	}
-	return s.send(message.AppendFrame(nil, id, m))
+	return s.sendMessage(id, m)
 }
 
 // Close closes the channel: Close{} is sent and the handler's Closed is

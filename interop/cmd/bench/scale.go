@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"syscall"
 	"time"
@@ -38,13 +40,15 @@ import (
 // per-byte hashing and ciphering. And a feed of 1 000 000 × 1 KiB is 1 GB,
 // which the disk and the page cache hold; 64 KiB blocks would be 64 GB.
 //
-// Every step runs -runs-free: three runs per size and implementation,
-// alternating Go and JS, the median reported; a run that took more than
-// scaleRepeatLimit is not repeated (so a 1 M JS clone runs once, and the
-// table says so). A JS step is stopped after scaleJSLimit: the size shows
-// "did not finish in 5 min" and that measure skips the larger sizes for
-// JS. Each feed directory is removed as soon as its step is measured, so
-// the disk holds at most one clone (two feeds) at a time.
+// Every step runs three times per size and implementation (not -runs),
+// alternating Go and JS, and the median is reported; when the first run
+// took more than scaleRepeatLimit, it stands alone (so a 1 M JS clone runs
+// once, and the Runs column says so). A JS step is stopped (SIGTERM, which
+// append.js and replicate.js answer with how far they got) after
+// scaleJSLimit: the size shows "did not finish in 5 min" with that
+// progress, and that measure skips the larger sizes for JS. Each feed
+// directory is removed as soon as its step is measured, so the disk holds
+// at most one clone (two feeds) at a time.
 
 // scaleJSLimit is how long one JS step may run.
 const scaleJSLimit = 5 * time.Minute
@@ -53,8 +57,8 @@ const scaleJSLimit = 5 * time.Minute
 // not a data point, but the curve should still end).
 const scaleGoLimit = 10 * time.Minute
 
-// scaleRepeatLimit is the longest run that is run again: above it one run
-// stands for the size, to keep the whole curve near 15 minutes.
+// scaleRepeatLimit is the longest first run that is run twice more: above
+// it one run stands for the size, to keep the whole curve under 25 minutes.
 const scaleRepeatLimit = 90 * time.Second
 
 // scaleRuns is the number of runs per size and implementation.
@@ -69,9 +73,10 @@ const scaleBlockSize = 1024
 type scaleReport struct {
 	BlockSize int            // bytes per block
 	Sizes     []int          // blocks per feed, ascending
-	Runs      int            // runs per size and implementation (fewer where one run took over RepeatLimit)
+	Runs      int            // runs per size and implementation (one where the first took over RepeatMax)
 	JSLimit   string         // how long a JS step may run
-	RepeatMax string         // the longest run that was run again
+	RepeatMax string         // the longest first run that was run again
+	Took      string         // how long the curve took
 	Samples   []*scaleSample // every run, in the order they ran
 }
 
@@ -86,6 +91,10 @@ type scaleSample struct {
 	// Close; clone from the dial until the reader holds every block.
 	Seconds    float64 `json:",omitempty"`
 	CPUSeconds float64 `json:",omitempty"` // clone: CPU time (user and system) while the clock ran
+	// ReadCalls is, for a Go clone on Linux, the read system calls the
+	// process made while the clock ran (pread of the feeds' files and the
+	// socket's reads).
+	ReadCalls float64 `json:",omitempty"`
 	// MaxRSSKB is the clone process's peak resident set, SetupMaxRSSKB its
 	// peak before the clock started (after writing the writer's feed).
 	MaxRSSKB      float64 `json:",omitempty"`
@@ -122,7 +131,8 @@ func scaleRun(ctx context.Context, env *jsref.Env, tmp string, bins map[string]s
 		s.appends(n)
 		s.clones(n)
 	}
-	fmt.Fprintf(os.Stderr, "scale: done in %s\n", time.Since(start).Round(time.Second))
+	r.Took = time.Since(start).Round(time.Second).String()
+	fmt.Fprintf(os.Stderr, "scale: done in %s\n", r.Took)
 	return r, nil
 }
 
@@ -157,14 +167,26 @@ func (s *scaler) step(measure, impl string, n, run int, cmd func(ctx context.Con
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, limit)
 	defer cancel()
+	c := cmd(ctx)
+	c.Cancel = func() error { return c.Process.Signal(syscall.SIGTERM) } // then SIGKILL after WaitDelay
+	if c.WaitDelay == 0 {
+		c.WaitDelay = 5 * time.Second
+	}
+	var stderr strings.Builder
+	c.Stderr = &stderr
 	t := time.Now()
-	out, err := jsonOut(cmd(ctx))
+	stdout, err := c.Output()
 	smp.Wall = time.Since(t).Seconds()
+	var out map[string]any
+	jsonErr := json.Unmarshal(stdout, &out)
 	switch {
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
-		smp.Failed = fmt.Sprintf("did not finish in %s", fmtLimit(limit))
+		smp.Failed = fmt.Sprintf("did not finish in %s", fmtLimit(limit)) + progressNote(out, n)
+		smp.Output = out
 	case err != nil:
-		smp.Failed = "failed: " + firstLine(err.Error())
+		smp.Failed = fmt.Sprintf("failed: %v: %s", err, firstLine(stderr.String()))
+	case jsonErr != nil:
+		smp.Failed = fmt.Sprintf("failed: printed %q", firstLine(string(stdout)))
 	}
 	if smp.Failed != "" {
 		s.failed[key] = fmt.Sprintf("%s at %s blocks", smp.Failed, fmtCount(n))
@@ -176,6 +198,7 @@ func (s *scaler) step(measure, impl string, n, run int, cmd func(ctx context.Con
 	smp.CPUSeconds = num(out, "cpu_seconds")
 	smp.MaxRSSKB, smp.SetupMaxRSSKB = num(out, "maxrss_kb"), num(out, "setup_maxrss_kb")
 	smp.OpenMs = num(out, "openMs")
+	smp.ReadCalls = num(out, "read_calls")
 	msg := ""
 	switch measure {
 	case "append":
@@ -189,9 +212,27 @@ func (s *scaler) step(measure, impl string, n, run int, cmd func(ctx context.Con
 	return smp
 }
 
-// repeat reports whether a step that took smp is run again.
+// progressNote says how far a stopped program got, from what it printed
+// on SIGTERM: " (had 612 000 of 1 000 000 blocks after 290 s)".
+func progressNote(out map[string]any, n int) string {
+	done, ok := out["downloaded"].(float64)
+	if !ok {
+		done, ok = out["appended"].(float64)
+	}
+	secs, timed := out["seconds"].(float64)
+	switch {
+	case !ok:
+		return ""
+	case !timed:
+		return " (still writing the writer's feed)"
+	}
+	return fmt.Sprintf(" (had %s of %s blocks after %.0f s of the clock)", fmtCount(int(done)), fmtCount(n), secs)
+}
+
+// repeat reports whether a step whose run was smp is run again: every run
+// after a first that finished within scaleRepeatLimit.
 func repeat(smp *scaleSample) bool {
-	return smp.Failed == "" && smp.Wall <= scaleRepeatLimit.Seconds()
+	return smp.Failed == "" && (smp.Run > 1 || smp.Wall <= scaleRepeatLimit.Seconds())
 }
 
 // appends times appending n blocks, alternating Go and JS.
@@ -310,8 +351,22 @@ func (r *scaleReport) cell(measure, impl string, n int, value func(*scaleSample)
 		}
 		xs = append(xs, value(smp))
 	}
-	c.v, c.runs = median(xs), len(xs)
+	c.v, c.runs = scaleMedian(xs), len(xs)
 	return c
+}
+
+// scaleMedian is the median of xs, the mean of the middle two for an even
+// count (a run can fail after others finished).
+func scaleMedian(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	if len(s)%2 == 0 {
+		return (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
+	return s[len(s)/2]
 }
 
 // A scaleMeasure is one table of the curve.
@@ -324,6 +379,7 @@ type scaleMeasure struct {
 	value       func(*scaleSample) float64 // a run's figure
 	perBlock    string                     // the per-block column's heading
 	exponent    bool                       // say how the figure itself grows (RSS, open)
+	readCalls   bool                       // add Go's read system calls per block (clone)
 	// per is the per-block figure of the median v at n blocks, where the
 	// row before held prev at prevN blocks (0, 0 for the first row; for a
 	// marginal cost); false when there is none.
@@ -341,7 +397,7 @@ func (r *scaleReport) markdown() string {
 			measure: "append", unit: "blocks/s", higher: true, perBlock: "µs per block",
 			value: func(s *scaleSample) float64 { return float64(s.Blocks) / s.Seconds }, per: perBlockTime},
 		{title: "Clone", what: "full clone over TCP loopback, both feeds on disk, writer and reader in one process (as `replicate-1k`), from the dial until the reader holds every block",
-			measure: "clone", unit: "blocks/s", higher: true, perBlock: "µs per block",
+			measure: "clone", unit: "blocks/s", higher: true, perBlock: "µs per block", readCalls: true,
 			value: func(s *scaleSample) float64 { return float64(s.Blocks) / s.Seconds }, per: perBlockTime},
 		{title: "Peak RSS of the cloning process", short: "peak RSS", what: "the clone's process, writer and reader (`getrusage`; it also wrote the writer's feed before the clock started)",
 			measure: "clone", unit: "MB", perBlock: "bytes per added block", exponent: true,
@@ -356,7 +412,7 @@ func (r *scaleReport) markdown() string {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "### Scale: %s to %s blocks of %d bytes\n\n", fmtCount(r.Sizes[0]), fmtCount(r.Sizes[len(r.Sizes)-1]), r.BlockSize)
-	fmt.Fprintf(&b, "Median of %d runs per size and implementation, Go and JS alternating; a run longer than %s is not repeated (the Runs column says how many ran). A JS step stops after %s.\n", r.Runs, r.RepeatMax, r.JSLimit)
+	fmt.Fprintf(&b, "Median of %d runs per size and implementation, Go and JS alternating; when the first run took over %s it stands alone (the Runs column says how many ran). A JS step stops after %s. The curve took %s.\n", r.Runs, r.RepeatMax, r.JSLimit, r.Took)
 	for _, m := range ms {
 		fmt.Fprintf(&b, "\n#### %s (%s)\n\n%s.\n\n", m.title, m.unit, strings.ToUpper(m.what[:1])+m.what[1:])
 		fmt.Fprintf(&b, "| Blocks | Go | JS | Go vs JS | Go %s | JS %s | Runs Go / JS |\n|---|---|---|---|---|---|---|\n", m.perBlock, m.perBlock)
@@ -401,6 +457,17 @@ func (r *scaleReport) markdown() string {
 			k := math.Log(goV[last]/goV[0]) / math.Log(float64(goVN[last])/float64(goVN[0]))
 			line += fmt.Sprintf(" Go's %s grows as blocks^%.2f from %s to %s blocks (0: constant, 1: in proportion to the blocks).", m.short, k, fmtCount(goVN[0]), fmtCount(goVN[last]))
 		}
+		if m.readCalls {
+			var calls []string
+			for _, n := range r.Sizes {
+				if c := r.cell("clone", "go", n, func(s *scaleSample) float64 { return s.ReadCalls / float64(s.Blocks) }); c.ok() && c.v > 0 {
+					calls = append(calls, fmt.Sprintf("%s at %s", fmtPer(c.v), fmtCount(n)))
+				}
+			}
+			if len(calls) > 0 {
+				line += " Go's read system calls per block (pread and socket reads): " + strings.Join(calls, ", ") + "."
+			}
+		}
 		b.WriteString("\n" + line + "\n")
 	}
 	b.WriteString("\n\"Go vs JS\" is how many times better Go did: its rate over JS's, or JS's figure over Go's.\n")
@@ -440,7 +507,12 @@ func growthLine(m scaleMeasure, goPer []float64, goN []int, jsPer []float64, jsN
 		}
 		return strings.Join(s, ", ")
 	}
-	span := func(ns []int) string { return fmt.Sprintf("%s to %s blocks", fmtCount(ns[0]), fmtCount(ns[len(ns)-1])) }
+	span := func(ns []int) string {
+		if len(ns) == 1 {
+			return fmt.Sprintf("at %s blocks", fmtCount(ns[0]))
+		}
+		return fmt.Sprintf("%s to %s blocks", fmtCount(ns[0]), fmtCount(ns[len(ns)-1]))
+	}
 	if len(goPer) < 2 {
 		return "Go's per-block cost: too few sizes measured to say whether it is flat."
 	}

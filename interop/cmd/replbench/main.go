@@ -19,6 +19,9 @@
 // process used while the clock ran, maxrss_kb the process's peak resident
 // set (getrusage) and setup_maxrss_kb the peak before the clock started,
 // when the writer's feed was written: a peak RSS above it is the clone's.
+// On Linux it adds read_calls and write_calls, the read and write system
+// calls (pread, pwrite, the socket's) the process made while the clock ran
+// (/proc/self/io syscr and syscw).
 package main
 
 import (
@@ -30,6 +33,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -57,6 +62,33 @@ func main() {
 }
 
 var profile, heapProfile string
+
+// ioCalls is the number of read and write system calls the process has
+// made (Linux: /proc/self/io); ok is false where there is no such file.
+func ioCalls() (reads, writes int64, ok bool) {
+	b, err := os.ReadFile("/proc/self/io")
+	if err != nil {
+		return 0, 0, false
+	}
+	var got int
+	for _, line := range strings.Split(string(b), "\n") {
+		name, v, found := strings.Cut(line, ": ")
+		if !found {
+			continue
+		}
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil {
+			continue
+		}
+		switch name {
+		case "syscr":
+			reads, got = n, got+1
+		case "syscw":
+			writes, got = n, got+1
+		}
+	}
+	return reads, writes, got == 2
+}
 
 // rusage is the process's resource use so far: CPU seconds (user and
 // system) and peak resident set in KiB.
@@ -124,6 +156,7 @@ func run(blocks, size int, dir string) error {
 		defer pprof.StopCPUProfile()
 	}
 	cpu0, setupRSS := rusage()
+	r0, w0, haveIO := ioCalls()
 	start := time.Now()
 	c, err := net.Dial("tcp", ln.Addr().String())
 	if err != nil {
@@ -134,6 +167,7 @@ func run(blocks, size int, dir string) error {
 	}
 	seconds := time.Since(start).Seconds()
 	cpu1, maxRSS := rusage()
+	r1, w1, _ := ioCalls()
 	c.Close()
 	if heapProfile != "" {
 		hf, err := os.Create(heapProfile)
@@ -155,8 +189,12 @@ func run(blocks, size int, dir string) error {
 	if err := w.Close(); err != nil {
 		return err
 	}
-	return json.NewEncoder(os.Stdout).Encode(map[string]any{
+	out := map[string]any{
 		"impl": "go", "blocks": blocks, "size": size, "seconds": seconds,
 		"cpu_seconds": cpu1 - cpu0, "maxrss_kb": maxRSS, "setup_maxrss_kb": setupRSS,
-	})
+	}
+	if haveIO {
+		out["read_calls"], out["write_calls"] = r1-r0, w1-w0
+	}
+	return json.NewEncoder(os.Stdout).Encode(out)
 }

@@ -14,6 +14,10 @@
 // as interop/cmd/replbench does: cpu_seconds is the CPU time (user and
 // system) while the clock ran, maxrss_kb the process's peak resident set
 // and setup_maxrss_kb the peak before the clock started.
+//
+// Stopped by SIGTERM (the bench's time limit), it prints what it got so far,
+// {"impl":"js","blocks":N,"size":S,"partial":true,"downloaded":D,"seconds":T},
+// T null when the clock had not started, and exits 3.
 
 const net = require('net')
 const Hypercore = require('hypercore')
@@ -26,6 +30,15 @@ const blocks = Number(blocksArg)
 const size = Number(sizeArg)
 const kp = crypto.keyPair(Buffer.alloc(32))
 const w = new Hypercore(storageOf('writer'), kp.publicKey, { secretKey: kp.secretKey })
+let r = null
+let start = null
+
+process.on('SIGTERM', () => {
+  const downloaded = r && r.length ? r.downloaded(0, r.length) : 0
+  const seconds = start === null ? null : Number(process.hrtime.bigint() - start) / 1e9
+  process.stdout.write(JSON.stringify({ impl: 'js', blocks, size, partial: true, downloaded, seconds }) + '\n')
+  process.exit(3)
+})
 
 function appendAll (cb) {
   let n = 0
@@ -47,7 +60,7 @@ w.ready((err) => {
   if (err) throw err
   appendAll((err) => {
     if (err) throw err
-    const r = new Hypercore(storageOf('reader'), w.key)
+    r = new Hypercore(storageOf('reader'), w.key)
     r.ready((err) => {
       if (err) throw err
       const server = net.createServer((socket) => {
@@ -58,7 +71,7 @@ w.ready((err) => {
       server.listen(0, '127.0.0.1', () => {
         const setupRSS = process.resourceUsage().maxRSS
         const cpu0 = process.cpuUsage()
-        const start = process.hrtime.bigint()
+        start = process.hrtime.bigint()
         const socket = net.connect(server.address().port, '127.0.0.1')
         const s = r.replicate(true)
         socket.on('error', () => {})

@@ -270,16 +270,20 @@ type PageWrite struct {
 
 // TakeUpdates returns the pages changed since the last call, whole, in the
 // order JS writes them (the last changed first), and forgets them. The
-// slices are copies.
+// result and its Data alias the bitfield (no copy, no allocation once warm):
+// they are valid until the bitfield next changes or TakeUpdates is called
+// again, so write them at once.
 func (b *Bitfield) TakeUpdates() []PageWrite {
-	d := b.pages.dirty
-	b.pages.dirty = nil
-	out := make([]PageWrite, 0, len(d))
-	for k := len(d) - 1; k >= 0; k-- {
-		pg := d[k]
+	p := b.pages
+	out := p.writes[:0]
+	for k := len(p.dirty) - 1; k >= 0; k-- {
+		pg := p.dirty[k]
 		pg.updated = false
-		out = append(out, PageWrite{Offset: HeaderSize + int64(pg.n)*PageSize, Data: append([]byte(nil), pg.buf...)})
+		out = append(out, PageWrite{Offset: HeaderSize + int64(pg.n)*PageSize, Data: pg.buf})
 	}
+	clear(p.dirty) // hold no page a later change frees
+	p.dirty = p.dirty[:0]
+	p.writes = out
 	return out
 }
 

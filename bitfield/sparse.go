@@ -24,6 +24,7 @@ type pager struct {
 	sorted   []uint64 // the keys of pages, ascending
 	length   uint64   // highest page number allocated or set, plus one
 	dirty    []*page
+	writes   []PageWrite // TakeUpdates' result, reused
 
 	last *page // the page most recently looked up
 

@@ -136,12 +136,20 @@ func (t *TreeIndex) Digest(x uint64) uint64 {
 // in it, and it persists for the connection. ok is false when we do not
 // have node x.
 func (t *TreeIndex) Proof(x, digest uint64, hash bool, remote *TreeIndex) (nodes []uint64, verifiedBy uint64, ok bool) {
+	return t.AppendProof(nil, x, digest, hash, remote)
+}
+
+// AppendProof is Proof appending the nodes to dst (nodes is dst, grown):
+// a responder reuses one slice for every request.
+func (t *TreeIndex) AppendProof(dst []uint64, x, digest uint64, hash bool, remote *TreeIndex) (nodes []uint64, verifiedBy uint64, ok bool) {
 	if remote == nil {
 		remote = NewTreeIndex(nil)
 	}
 	if !t.Get(x) {
-		return nil, 0, false
+		return dst, 0, false
 	}
+	nodes = dst
+	var rootBuf [64]uint64 // a tree has at most 64 full roots
 	if hash {
 		nodes = append(nodes, x) // always the hash, whatever the digest says
 	}
@@ -160,7 +168,7 @@ func (t *TreeIndex) Proof(x, digest uint64, hash bool, remote *TreeIndex) (nodes
 			if s := flattree.Sibling(next); s < next {
 				next = s
 			}
-			roots, _ := flattree.FullRoots(flattree.RightSpan(next) + 2)
+			roots, _ := flattree.AppendFullRoots(rootBuf[:0], flattree.RightSpan(next)+2)
 			for _, r := range roots {
 				if t.Get(r) {
 					remote.Set(r)
@@ -182,7 +190,7 @@ func (t *TreeIndex) Proof(x, digest uint64, hash bool, remote *TreeIndex) (nodes
 		if !t.Get(sibling) {
 			// next is one of our roots
 			vb := t.VerifiedBy(next)
-			roots, _ := flattree.FullRoots(vb)
+			roots, _ := flattree.AppendFullRoots(rootBuf[:0], vb)
 			for _, r := range roots {
 				if r != next && !remote.Get(r) {
 					nodes = append(nodes, r)

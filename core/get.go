@@ -108,7 +108,8 @@ func (f *Feed) dataOffset(i uint64, extra []merkle.Node) (uint64, merkle.Node, e
 		f.lastOffset = blockOffset{i, off, leaf.Size}
 		return off, leaf, nil
 	}
-	roots, _ := flattree.FullRoots(2 * i)
+	var buf [64]uint64 // a tree has at most 64 full roots
+	roots, _ := flattree.AppendFullRoots(buf[:0], 2*i)
 	var off uint64
 	for _, r := range roots {
 		n, err := find(r)

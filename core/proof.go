@@ -45,33 +45,57 @@ func (l LowLevel) Proof(index, digest uint64, hash bool, remote *bitfield.TreeIn
 }
 
 func (f *Feed) proofLocked(index, digest uint64, hash bool, remote *bitfield.TreeIndex) (*Proof, error) {
+	var s proofScratch
+	nodes, sig, err := f.appendProof(&s, index, digest, hash, remote)
+	if err != nil {
+		return nil, err
+	}
+	return &Proof{Nodes: nodes, Signature: sig}, nil
+}
+
+// proofScratch is where appendProof builds a proof: a responder keeps one
+// per peer, so that answering a request allocates nothing for it.
+type proofScratch struct {
+	idx   []uint64
+	nodes []merkle.Node
+}
+
+// appendProof builds the proof of block index in s and returns its nodes
+// (valid until s is used again) and signature (new; nil when none is
+// needed).
+func (f *Feed) appendProof(s *proofScratch, index, digest uint64, hash bool, remote *bitfield.TreeIndex) ([]merkle.Node, []byte, error) {
 	if index > 1<<62 {
-		return nil, fmt.Errorf("%w: block %d", ErrNotAvailable, index)
+		return nil, nil, fmt.Errorf("%w: block %d", ErrNotAvailable, index)
 	}
-	idx, verifiedBy, ok := f.tree.Proof(2*index, digest, hash, remote)
+	idx, verifiedBy, ok := f.tree.AppendProof(s.idx[:0], 2*index, digest, hash, remote)
+	s.idx = idx
 	if !ok {
-		return nil, fmt.Errorf("%w: no proof for block %d", ErrNotAvailable, index)
+		return nil, nil, fmt.Errorf("%w: no proof for block %d", ErrNotAvailable, index)
 	}
-	p := &Proof{Nodes: make([]merkle.Node, 0, len(idx))}
+	nodes := s.nodes[:0]
+	if nodes == nil {
+		nodes = make([]merkle.Node, 0, len(idx))
+	}
 	for _, i := range idx {
 		n, err := f.node(i)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		p.Nodes = append(p.Nodes, n)
+		nodes = append(nodes, n)
 	}
+	s.nodes = nodes
+	var sig []byte
 	if f.live && verifiedBy != 0 {
-		sig, err := f.readSignature(verifiedBy/2 - 1)
-		if err != nil {
-			return nil, err
+		var err error
+		if sig, err = f.readSignature(verifiedBy/2 - 1); err != nil {
+			return nil, nil, err
 		}
 		if sig == nil {
 			// JS fails here too ("No signature found") and drops the peer.
-			return nil, fmt.Errorf("%w: slot %d (length %d)", ErrMissingSignature, verifiedBy/2-1, verifiedBy/2)
+			return nil, nil, fmt.Errorf("%w: slot %d (length %d)", ErrMissingSignature, verifiedBy/2-1, verifiedBy/2)
 		}
-		p.Signature = sig
 	}
-	return p, nil
+	return nodes, sig, nil
 }
 
 // Digest returns the digest this feed sends when requesting block index
@@ -126,7 +150,9 @@ func (f *Feed) putLocked(index uint64, value []byte, proof *Proof, from *Peer) (
 	// Walk up from the block until a node already in the tree (trusted);
 	// each sibling must be the next proof node or a local node.
 	trusted := int64(-1)
-	var local []merkle.Node
+	sc := &f.repl.put
+	local, visited := sc.take(&sc.local), sc.take(&sc.visited)
+	defer func() { sc.keep(&sc.local, local); sc.keep(&sc.visited, visited) }()
 	next := 2 * index
 	i := 0
 	if value == nil {
@@ -177,7 +203,6 @@ func (f *Feed) putLocked(index uint64, value []byte, proof *Proof, from *Peer) (
 			return PutResult{}, fmt.Errorf("%w: hash-only proof for node %d, not block %d", ErrInvalidProof, top.Index, index)
 		}
 	}
-	var visited []merkle.Node
 	if matches(top) {
 		return f.write(index, value, visited, nil, 0, nil, from)
 	}
@@ -199,6 +224,30 @@ func (f *Feed) putLocked(index uint64, value []byte, proof *Proof, from *Peer) (
 		if matches(top) {
 			return f.write(index, value, visited, nil, 0, nil, from)
 		}
+	}
+}
+
+// putScratch holds the node slices that verifying a proof (onData,
+// putLocked) reuses from one block to the next, under the feed's mutex:
+// what a proof's nodes are copied into, and the walk's local and visited
+// nodes. None of them is kept past the call that takes it.
+type putScratch struct {
+	proof, local, visited []merkle.Node
+}
+
+// take returns the slice *s, emptied, for reuse.
+func (*putScratch) take(s *[]merkle.Node) []merkle.Node {
+	b := (*s)[:0]
+	*s = nil
+	return b
+}
+
+// keep puts b back as the slice *s for the next take, unless it grew past
+// what an honest proof needs (a peer may send a Data with many nodes: the
+// feed does not hold on to that much).
+func (*putScratch) keep(s *[]merkle.Node, b []merkle.Node) {
+	if cap(b) <= 256 {
+		*s = b[:0]
 	}
 }
 
@@ -275,20 +324,22 @@ func (f *Feed) write(index uint64, value []byte, nodes []merkle.Node, sig []byte
 		}
 		dataOff = off
 	}
-	nodeOffs := make([]int64, len(nodes))
-	for k, n := range nodes {
+	var offBuf [16]int64 // a proof has a few nodes: no allocation
+	nodeOffs := offBuf[:0]
+	for _, n := range nodes {
 		off, err := nodeOffset(n.Index)
 		if err != nil {
 			return res, fmt.Errorf("%w: node %d", ErrInvalidProof, n.Index)
 		}
-		nodeOffs[k] = off
+		nodeOffs = append(nodeOffs, off)
 	}
 	if sig != nil && (length == 0 || length-1 > (1<<62)/64) {
 		return res, fmt.Errorf("%w: signature for length %d", ErrInvalidProof, length)
 	}
 
 	for k, n := range nodes {
-		if _, err := f.fTree.WriteAt(encodeNode(nil, n), nodeOffs[k]); err != nil {
+		// the feed's node buffer (under its lock): WriteAt keeps no bytes
+		if _, err := f.fTree.WriteAt(encodeNode(f.nodeBuf[:0], n), nodeOffs[k]); err != nil {
 			return res, err
 		}
 		f.cacheNode(n) // as written

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/hypercore-go/hypercore/bitfield"
@@ -92,11 +93,11 @@ type replState struct {
 	reserved   *bitfield.Sparse // blocks requested from some peer
 	stats      Stats
 	noiseKey   *session.KeyPair
-	out        []pending                 // run after unlocking
+	out        *outbox                   // run after unlocking; nil when empty
 	connecting int                       // Replicate calls still handshaking
 	owned      map[*session.Session]bool // sessions Replicate made for this feed: Close ends them
-	outData    int                       // bytes of block values in out
 	ext        extensions                // registered extensions (extension.go)
+	put        putScratch                // what verifying a proof reuses (proof.go)
 }
 
 // Stats counts what a feed or a peer transferred.
@@ -143,30 +144,100 @@ func (f *Feed) repl0() *replState {
 }
 
 // later queues fn to run after the feed's mutex is released.
-func (f *Feed) later(fn func()) { f.repl.out = append(f.repl.out, pending{fn: fn}) }
+func (f *Feed) later(fn func()) {
+	ob := f.outbox()
+	ob.items = append(ob.items, pending{fn: fn})
+}
 
 // unlock releases the feed's mutex and runs what was queued.
 func (f *Feed) unlock() {
 	f.checkIfAvailable()
-	out := f.repl.out
+	ob := f.repl.out
 	f.repl.out = nil
-	f.repl.outData = 0
 	f.mu.Unlock()
-	for _, o := range out {
-		if o.fn != nil {
-			o.fn()
-		} else {
-			o.ch.Send(o.m)
-		}
+	if ob != nil {
+		ob.run()
 	}
 }
 
-// pending is what runs once the feed's mutex is released, in order: a
-// message to send (fn nil) or a function.
+// outbox is what runs once the feed's mutex is released, in order:
+// messages to send and functions to call. unlock takes it whole, so the
+// next holder of the mutex starts another, and it is recycled once run:
+// queuing the Request and the Data of a replicated block allocates
+// nothing. A Data or Request is held by value in its item, and a Data's
+// nodes in nodes; Channel.Send encodes a message before it returns, so
+// nothing of an outbox is referred to once it has run.
+type outbox struct {
+	items []pending
+	nodes []merkle.Node  // the proof nodes of the Data items
+	wire  []message.Node // the nodes of the Data being sent (run's)
+	data  int            // bytes of block values in items
+}
+
+// pending is one item of an outbox: a function (fn), or a message to send
+// on ch: m, or the Data or Request held in the item (kind).
 type pending struct {
-	fn func()
-	ch *session.Channel
-	m  message.Message
+	fn   func()
+	ch   *session.Channel
+	m    message.Message
+	kind pendingKind
+	// kind sendData: the message, its nodes being nodes[from:to]
+	data     message.Data
+	from, to int
+	// kind sendRequest: the request's fields, and the message that points
+	// to them (set by run)
+	req    request
+	reqMsg message.Request
+}
+
+type pendingKind uint8
+
+const (
+	sendMessage pendingKind = iota
+	sendData
+	sendRequest
+)
+
+var outboxes = sync.Pool{New: func() any { return new(outbox) }}
+
+// outbox returns the feed's outbox, starting one if it has none.
+func (f *Feed) outbox() *outbox {
+	if f.repl.out == nil {
+		f.repl.out = outboxes.Get().(*outbox)
+	}
+	return f.repl.out
+}
+
+// run runs the items in order, then recycles the outbox.
+func (ob *outbox) run() {
+	for i := range ob.items {
+		o := &ob.items[i]
+		switch {
+		case o.fn != nil:
+			o.fn()
+		case o.kind == sendData:
+			d := &o.data
+			if o.to > o.from {
+				ob.wire = ob.wire[:0]
+				for k := o.from; k < o.to; k++ {
+					n := &ob.nodes[k]
+					ob.wire = append(ob.wire, message.Node{Index: n.Index, Hash: n.Hash[:], Size: n.Size})
+				}
+				d.Nodes = ob.wire
+			}
+			o.ch.Send(d)
+		case o.kind == sendRequest:
+			r := &o.req
+			o.reqMsg = message.Request{Index: r.index, Bytes: &r.bytes, Hash: &r.hash, Nodes: &r.nodes}
+			o.ch.Send(&o.reqMsg)
+		default:
+			o.ch.Send(o.m)
+		}
+	}
+	clear(ob.items) // drop the values and functions held
+	clear(ob.wire)
+	ob.items, ob.nodes, ob.wire, ob.data = ob.items[:0], ob.nodes[:0], ob.wire[:0], 0
+	outboxes.Put(ob)
 }
 
 // Peer is a remote peer replicating a feed over a session channel.
@@ -207,14 +278,18 @@ type Peer struct {
 	remoteCharged int64                 // remote bitfield bytes charged
 	wantNext      map[*selection]uint64 // per selection, the first window not yet asked for
 	parked        []*message.Request    // Requests waiting for the send queue to drain
+	proof         proofScratch          // where answers build their proofs
 	drainArmed    bool                  // a WhenDrained registration is pending
 	ext           peerExtensions        // what the peer announced (extension.go)
 }
 
+// request is a Request in flight, or one being sent (with nodes, the
+// digest).
 type request struct {
 	index uint64
 	hash  bool
 	bytes uint64
+	nodes uint64
 }
 
 // Stats returns what was transferred with this peer.
@@ -244,15 +319,35 @@ func (p *Peer) RemotePublicKey() [32]byte {
 }
 
 func (p *Peer) send(m message.Message) {
-	ch := p.ch
-	if ch == nil {
+	if p.ch == nil {
 		return
 	}
-	f := p.feed
-	f.repl.out = append(f.repl.out, pending{ch: ch, m: m})
-	if d, ok := m.(*message.Data); ok {
-		f.repl.outData += len(d.Value)
+	ob := p.feed.outbox()
+	ob.items = append(ob.items, pending{ch: p.ch, m: m})
+}
+
+// sendData sends Data{index, value, nodes, signature}, with the nodes
+// copied into the outbox (they may be the peer's scratch).
+func (p *Peer) sendData(index uint64, value []byte, nodes []merkle.Node, sig []byte) {
+	if p.ch == nil {
+		return
 	}
+	ob := p.feed.outbox()
+	from := len(ob.nodes)
+	ob.nodes = append(ob.nodes, nodes...)
+	ob.items = append(ob.items, pending{ch: p.ch, kind: sendData,
+		data: message.Data{Index: index, Value: value, Signature: sig}, from: from, to: len(ob.nodes)})
+	ob.data += len(value)
+}
+
+// sendRequest sends a Request with all four fields set, as hypercore
+// sends it (message.NewRequest).
+func (p *Peer) sendRequest(r request) {
+	if p.ch == nil {
+		return
+	}
+	ob := p.feed.outbox()
+	ob.items = append(ob.items, pending{ch: p.ch, kind: sendRequest, req: r})
 }
 
 // destroy ends the peer's whole session with err, as JS destroys the
@@ -556,7 +651,11 @@ func (p *Peer) queued() int {
 		return 0
 	}
 	// and the blocks in the feed's outbox, sent right after unlocking
-	return p.ch.Session().Queued() + p.feed.repl.outData
+	n := p.ch.Session().Queued()
+	if ob := p.feed.repl.out; ob != nil {
+		n += ob.data
+	}
+	return n
 }
 
 // armDrain asks the session to call back when the queue has drained.
@@ -607,7 +706,7 @@ func (p *Peer) answer(m *message.Request) {
 	if p.remoteTree == nil {
 		p.remoteTree = bitfield.NewTreeIndex(nil)
 	}
-	proof, err := f.proofLocked(index, m.GetNodes(), m.GetHash(), p.remoteTree)
+	nodes, sig, err := f.appendProof(&p.proof, index, m.GetNodes(), m.GetHash(), p.remoteTree)
 	if err != nil {
 		// JS destroys the stream when it cannot build a proof.
 		p.destroy(err)
@@ -634,18 +733,7 @@ func (p *Peer) answer(m *message.Request) {
 		p.remoteLength = index + 1
 		p.updateEnd()
 	}
-	d := &message.Data{Index: index, Value: value, Signature: proof.Signature}
-	if len(proof.Nodes) > 0 {
-		// one array for the message's nodes and one for their hashes
-		d.Nodes = make([]message.Node, len(proof.Nodes))
-		hashes := make([]byte, 32*len(proof.Nodes))
-		for k, n := range proof.Nodes {
-			h := hashes[32*k : 32*k+32 : 32*k+32]
-			copy(h, n.Hash[:])
-			d.Nodes[k] = message.Node{Index: n.Index, Hash: h, Size: n.Size}
-		}
-	}
-	p.send(d)
+	p.sendData(index, value, nodes, sig)
 }
 
 // onData verifies and stores a block (JS Peer.ondata).
@@ -660,7 +748,7 @@ func (p *Peer) onData(m *message.Data) {
 		p.clear(m.Index)
 		return
 	}
-	proof := &Proof{Signature: m.Signature}
+	nodes := f.repl.put.take(&f.repl.put.proof)
 	for _, n := range m.Nodes {
 		if len(n.Hash) != 32 {
 			p.destroy(fmt.Errorf("%w: node %d has a %d-byte hash", ErrInvalidProof, n.Index, len(n.Hash)))
@@ -668,9 +756,10 @@ func (p *Peer) onData(m *message.Data) {
 		}
 		var h merkle.Hash
 		copy(h[:], n.Hash)
-		proof.Nodes = append(proof.Nodes, merkle.Node{Index: n.Index, Hash: h, Size: n.Size})
+		nodes = append(nodes, merkle.Node{Index: n.Index, Hash: h, Size: n.Size})
 	}
-	res, err := f.putLocked(m.Index, m.Value, proof, p)
+	res, err := f.putLocked(m.Index, m.Value, &Proof{Nodes: nodes, Signature: m.Signature}, p)
+	f.repl.put.keep(&f.repl.put.proof, nodes)
 	if err != nil {
 		p.destroy(err)
 		return
@@ -1153,8 +1242,9 @@ func (f *Feed) hashesHeld(start, end uint64) bool {
 func (p *Peer) request(index, bytes uint64, hash bool) {
 	f := p.feed
 	p.startTimer()
-	p.inflight = append(p.inflight, request{index: index, hash: hash, bytes: bytes})
-	p.send(message.NewRequest(index, bytes, hash, f.tree.Digest(2*index)))
+	r := request{index: index, hash: hash, bytes: bytes, nodes: f.tree.Digest(2 * index)}
+	p.inflight = append(p.inflight, r)
+	p.sendRequest(r)
 }
 
 // updateEnd sets the end of a non-sparse, non-live feed's download to the

@@ -49,6 +49,10 @@ func (f *Feed) appendLocked(blocks [][]byte) (uint64, error) {
 		}
 		size += len(b)
 	}
+	n := uint64(len(blocks))
+	if _, err := nodeOffset(2 * (start + n)); err != nil {
+		return 0, err
+	}
 	oldRoots := append([]merkle.Node(nil), f.gen.Roots()...)
 	ok := false
 	defer func() {
@@ -58,53 +62,48 @@ func (f *Feed) appendLocked(blocks [][]byte) (uint64, error) {
 		}
 	}()
 
-	// The data (step 3 of the write order) needs nothing from the tree, so
-	// it is written while the leaves are hashed.
-	n := uint64(len(blocks))
-	leaves := make([]merkle.Hash, n)
+	// Nodes from leaf 2·start to the last new leaf are written as one run
+	// of entries (blank for parents not yet complete); parents left of it
+	// one by one. The goroutines that hash the leaves also build the
+	// parents within each chunk, and one of them writes the data (step 3
+	// of the write order), which needs nothing from the tree.
+	//
+	// The run's nodes do not go into the node cache: a map entry a node
+	// cost an append of 1000 blocks about as much as its parent hashes,
+	// and a writer that serves them reads each from the tree file once
+	// and caches it then (nodeAt).
+	b := newBatch(blocks, start, size)
 	var dataErr error
-	hashLeaves(blocks, size, leaves, func() {
+	b.run(func() {
 		dataErr = storage.WriteBuffers(f.fData, blocks, int64(f.byteLength))
 	})
 	if dataErr != nil {
 		return 0, dataErr
 	}
-
-	// Nodes from leaf 2·start to the last new leaf are written as one run
-	// (zero entries for parents not yet complete); parents left of it one
-	// by one.
-	run := make([]byte, 40*(2*n-1))
-	var nodes []merkle.Node
-	type single struct {
-		off  int64
-		node merkle.Node
-	}
-	var singles []single
-	for i, b := range blocks {
-		nodes = f.gen.AppendLeaf(nodes[:0], leaves[i], uint64(len(b)))
-		for _, nd := range nodes {
-			f.cacheNode(nd)
-			if nd.Index >= 2*start && nd.Index-2*start < 2*n-1 {
-				encodeNode(run[40*(nd.Index-2*start):][:0], nd)
-				continue
+	// The chunks' roots (or, for a chunk that is not a whole subtree, its
+	// leaves) go through the generator in order, for the nodes above them.
+	var nodes, singles []merkle.Node
+	for t := range b.chunks {
+		for _, head := range b.heads(t) {
+			nodes = f.gen.AppendTree(nodes[:0], head)
+			for _, nd := range nodes[1:] { // nodes[0], head, is in the run already
+				if b.inRun(nd.Index) {
+					b.put(nd)
+				} else {
+					singles = append(singles, nd)
+				}
 			}
-			off, err := nodeOffset(nd.Index)
-			if err != nil {
-				return 0, err
-			}
-			singles = append(singles, single{off, nd})
 		}
 	}
-	runOff, err := nodeOffset(2 * start)
-	if err != nil {
-		return 0, err
-	}
-	for _, s := range singles {
-		if _, err := f.fTree.WriteAt(encodeNode(nil, s.node), s.off); err != nil {
+	for _, nd := range singles {
+		off, _ := nodeOffset(nd.Index) // left of the run, checked above
+		if _, err := f.fTree.WriteAt(encodeNode(nil, nd), off); err != nil {
 			return 0, err
 		}
+		f.cacheNode(nd) // few, and high: every block's offset sums such nodes
 	}
-	if _, err := f.fTree.WriteAt(run, runOff); err != nil {
+	runOff, _ := nodeOffset(2 * start)
+	if _, err := f.fTree.WriteAt(b.entries, runOff); err != nil {
 		return 0, err
 	}
 	if f.live {
@@ -129,54 +128,126 @@ func (f *Feed) appendLocked(blocks [][]byte) (uint64, error) {
 	return start, nil
 }
 
-// Leaf hashing is split into chunks of about leafChunkBytes (at most
-// leafChunk blocks), taken in turn by the goroutines that hash: a goroutine
-// held up (by the data write, or by another process on its CPU) then holds
-// no one else up. Below parallelMin bytes one goroutine does it all.
+// An append's blocks are hashed in chunks of per blocks, per a power of
+// two of at most leafChunk blocks and about leafChunkBytes bytes. Chunks
+// are aligned to multiples of per block indexes, so that a chunk of per
+// blocks is a whole subtree, whose parents its goroutine builds too; only
+// the first and last chunk of a call may be shorter. Goroutines take the
+// chunks in turn: one held up (by the data write, or by another process
+// on its CPU) holds no one else up. Below parallelMin bytes the calling
+// goroutine does it all.
 const (
 	leafChunk      = 32
 	leafChunkBytes = 32 << 10
 	parallelMin    = 128 << 10
 )
 
-// hashLeaves sets leaves[i] to the leaf hash of blocks[i] (size bytes in
-// all) and runs write beside the hashing, on every CPU when the blocks are
-// enough to pay for it: leaf hashes are independent, and hashing is most
-// of an append's work. It returns when write and every hash are done.
-func hashLeaves(blocks [][]byte, size int, leaves []merkle.Hash, write func()) {
-	per := leafChunk
-	if size > 0 {
-		per = min(leafChunk, max(1, leafChunkBytes*len(blocks)/size))
+// batch is the work of hashing one append: its blocks, from block start,
+// and the run of tree entries it fills, from node 2·start.
+type batch struct {
+	blocks      [][]byte
+	start       uint64
+	per         uint64 // blocks a chunk
+	first       uint64 // start rounded down to a multiple of per: chunk 0's subtree
+	chunks      int
+	parallel    bool
+	entries     []byte        // 40 bytes a node, as in the tree file
+	leavesRoots []merkle.Node // by block: its leaf, or, at a whole chunk's first block, the chunk's root
+}
+
+func newBatch(blocks [][]byte, start uint64, size int) *batch {
+	n := uint64(len(blocks))
+	per := uint64(leafChunk)
+	for per > 1 && per*(uint64(size)/n) > leafChunkBytes {
+		per /= 2
 	}
-	chunks := (len(blocks) + per - 1) / per
-	workers := min(runtime.GOMAXPROCS(0), 1+chunks)
-	if size < parallelMin || workers < 2 {
-		write()
-		for i, b := range blocks {
-			leaves[i] = merkle.LeafHash(b)
-		}
+	first := start &^ (per - 1)
+	chunks := int((start + n - first + per - 1) / per)
+	return &batch{
+		blocks: blocks, start: start, per: per, first: first, chunks: chunks,
+		parallel:    size >= parallelMin && chunks > 1 && runtime.GOMAXPROCS(0) > 1,
+		entries:     make([]byte, 40*(2*n-1)),
+		leavesRoots: make([]merkle.Node, n),
+	}
+}
+
+// chunk returns the blocks [lo, hi) of chunk t and whether they are a
+// whole subtree.
+func (b *batch) chunk(t int) (lo, hi uint64, whole bool) {
+	lo = b.first + uint64(t)*b.per
+	hi = min(lo+b.per, b.start+uint64(len(b.blocks)))
+	whole = lo >= b.start && hi-lo == b.per
+	return max(lo, b.start), hi, whole
+}
+
+// heads returns what chunk t gives the generator: its root, for a whole
+// subtree, or else its leaves.
+func (b *batch) heads(t int) []merkle.Node {
+	lo, hi, whole := b.chunk(t)
+	if whole {
+		hi = lo + 1
+	}
+	return b.leavesRoots[lo-b.start : hi-b.start]
+}
+
+// inRun reports whether node i is one of the run's entries.
+func (b *batch) inRun(i uint64) bool {
+	return i >= 2*b.start && i-2*b.start < uint64(len(b.entries))/40
+}
+
+// put writes node n (in the run) into its entry.
+func (b *batch) put(n merkle.Node) {
+	encodeNode(b.entries[40*(n.Index-2*b.start):][:0], n)
+}
+
+// hashChunk hashes the leaves of chunk t into their entries and, for a
+// whole subtree, builds its parents too, bottom up.
+func (b *batch) hashChunk(t int) {
+	lo, hi, whole := b.chunk(t)
+	var level [leafChunk]merkle.Node
+	for i := lo; i < hi; i++ {
+		data := b.blocks[i-b.start]
+		leaf := merkle.Node{Index: 2 * i, Hash: merkle.LeafHash(data), Size: uint64(len(data))}
+		b.put(leaf)
+		b.leavesRoots[i-b.start] = leaf
+		level[i-lo] = leaf
+	}
+	if !whole {
 		return
 	}
-	// Task 0 is the write, task t ≥ 1 hashes chunk t−1.
+	for w := b.per; w > 1; w /= 2 {
+		for k := range w / 2 {
+			level[k] = merkle.ParentNode(level[2*k], level[2*k+1])
+			b.put(level[k])
+		}
+	}
+	b.leavesRoots[lo-b.start] = level[0]
+}
+
+// run runs write and hashes every chunk: on every CPU when the batch is
+// large enough to pay for the goroutines. It returns when all is done.
+// Task 0 is the write, task t ≥ 1 hashes chunk t−1.
+func (b *batch) run(write func()) {
 	var next atomic.Int64
 	work := func() {
 		for {
 			t := int(next.Add(1) - 1)
-			if t == 0 {
+			switch {
+			case t == 0:
 				write()
-				continue
-			}
-			lo := (t - 1) * per
-			if lo >= len(blocks) {
+			case t <= b.chunks:
+				b.hashChunk(t - 1)
+			default:
 				return
-			}
-			for i := lo; i < min(lo+per, len(blocks)); i++ {
-				leaves[i] = merkle.LeafHash(blocks[i])
 			}
 		}
 	}
+	if !b.parallel {
+		work()
+		return
+	}
 	var wg sync.WaitGroup
-	for range workers - 1 {
+	for range min(runtime.GOMAXPROCS(0), b.chunks) - 1 {
 		wg.Go(work)
 	}
 	work()

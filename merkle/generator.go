@@ -34,10 +34,21 @@ func (g *Generator) AppendNext(dst []Node, data []byte) []Node {
 // AppendLeaf is AppendNext for a block whose leaf hash (LeafHash) is
 // already known, so that a caller may hash many blocks in parallel.
 func (g *Generator) AppendLeaf(dst []Node, hash Hash, size uint64) []Node {
-	leaf := Node{Index: 2 * g.blocks, Hash: hash, Size: size}
-	g.blocks++
-	g.roots = append(g.roots, leaf)
-	dst = append(dst, leaf)
+	return g.AppendTree(dst, Node{Index: 2 * g.blocks, Hash: hash, Size: size})
+}
+
+// AppendTree adds the blocks under root, a whole subtree whose first leaf
+// is the next block (flattree.LeftSpan(root.Index) = 2·Blocks(), as when
+// root is a leaf), and returns root followed by each parent it completes,
+// bottom up. A caller builds the subtree's own nodes itself, in parallel
+// with others if it likes; any other root is a broken caller, and panics.
+func (g *Generator) AppendTree(dst []Node, root Node) []Node {
+	if flattree.LeftSpan(root.Index) != 2*g.blocks {
+		panic("merkle: Generator.AppendTree: the subtree does not start at the next block")
+	}
+	g.blocks = flattree.RightSpan(root.Index)/2 + 1
+	g.roots = append(g.roots, root)
+	dst = append(dst, root)
 	// While the last two roots are siblings, replace them by their parent.
 	for n := len(g.roots); n > 1; n = len(g.roots) {
 		left, right := g.roots[n-2], g.roots[n-1]

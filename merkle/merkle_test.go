@@ -77,6 +77,64 @@ func TestGeneratorMatchesReference(t *testing.T) {
 	})
 }
 
+// TestGeneratorAppendTree adds random blocks as whole subtrees of random
+// sizes (taken from the reference) and checks that the generator emits
+// each subtree's root and every node above, once, with the roots of the
+// reference; a subtree that does not start at the next block panics.
+func TestGeneratorAppendTree(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		blocks := rapid.SliceOfN(rapid.SliceOfN(rapid.Byte(), 0, 40), 0, 70).Draw(t, "blocks")
+		ref := reference(blocks)
+		gen := NewGenerator(nil)
+		emitted := map[uint64]Node{}
+		for b := uint64(0); b < uint64(len(blocks)); {
+			// the largest subtree that starts at b and fits, or a smaller one
+			k := uint64(0)
+			for b%(2<<k) == 0 && b+(2<<k) <= uint64(len(blocks)) {
+				k++
+			}
+			k = uint64(rapid.IntRange(0, int(k)).Draw(t, "depth"))
+			root := ref[flattree.Index(k, b>>k)]
+			for idx, n := range ref { // the subtree's own nodes, built by the caller
+				if l, r := flattree.Spans(idx); l >= 2*b && r < 2*(b+1<<k) {
+					emitted[idx] = n
+				}
+			}
+			delete(emitted, root.Index)
+			for _, n := range gen.AppendTree(nil, root) {
+				if _, dup := emitted[n.Index]; dup {
+					t.Fatalf("node %d emitted twice", n.Index)
+				}
+				emitted[n.Index] = n
+			}
+			b += 1 << k
+			if gen.Blocks() != b {
+				t.Fatalf("Blocks() = %d, want %d", gen.Blocks(), b)
+			}
+		}
+		if len(emitted) != len(ref) {
+			t.Fatalf("%d nodes, the tree has %d", len(emitted), len(ref))
+		}
+		for idx, n := range ref {
+			if emitted[idx] != n {
+				t.Fatalf("node %d = %+v, want %+v", idx, emitted[idx], n)
+			}
+		}
+		want, _ := flattree.FullRoots(2 * uint64(len(blocks)))
+		if roots := gen.Roots(); len(roots) != len(want) {
+			t.Fatalf("roots %v, want indexes %v", roots, want)
+		}
+		if len(blocks) > 0 {
+			defer func() {
+				if recover() == nil {
+					t.Fatalf("AppendTree of node 1 at block %d did not panic", len(blocks))
+				}
+			}()
+			gen.AppendTree(nil, Node{Index: 1})
+		}
+	})
+}
+
 func TestParentHashSymmetric(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		i := rapid.Uint64Range(0, 1<<40).Draw(t, "i")

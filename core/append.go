@@ -3,6 +3,7 @@ package core
 import (
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -73,6 +74,7 @@ func (f *Feed) appendLocked(blocks [][]byte) (uint64, error) {
 	// and a writer that serves them reads each from the tree file once
 	// and caches it then (nodeAt).
 	b := newBatch(blocks, start, size)
+	defer b.free()
 	var dataErr error
 	b.run(func() {
 		dataErr = storage.WriteBuffers(f.fData, blocks, int64(f.byteLength))
@@ -163,12 +165,30 @@ func newBatch(blocks [][]byte, start uint64, size int) *batch {
 	}
 	first := start &^ (per - 1)
 	chunks := int((start + n - first + per - 1) / per)
-	return &batch{
+	b := batches.Get().(*batch)
+	*b = batch{
 		blocks: blocks, start: start, per: per, first: first, chunks: chunks,
 		parallel:    size >= parallelMin && chunks > 1 && runtime.GOMAXPROCS(0) > 1,
-		entries:     make([]byte, 40*(2*n-1)),
-		leavesRoots: make([]merkle.Node, n),
+		entries:     slices.Grow(b.entries[:0], int(40*(2*n-1)))[:40*(2*n-1)],
+		leavesRoots: slices.Grow(b.leavesRoots[:0], int(n))[:n],
 	}
+	clear(b.entries) // blank entries for the parents not yet complete
+	return b
+}
+
+// batches keeps the buffers of finished appends for the next ones: fresh
+// ones of 128 KB for 1000 blocks cost more (zeroed, then faulted in) than
+// the serial part of such an append spends on anything else.
+var batches = sync.Pool{New: func() any { return new(batch) }}
+
+// free returns b to batches, unless its buffers are larger than an append
+// of 32k blocks needs: those are left to the garbage collector.
+func (b *batch) free() {
+	if len(b.leavesRoots) > 1<<15 {
+		return
+	}
+	*b = batch{entries: b.entries[:0], leavesRoots: b.leavesRoots[:0]}
+	batches.Put(b)
 }
 
 // chunk returns the blocks [lo, hi) of chunk t and whether they are a

@@ -332,6 +332,9 @@ type scaleCell struct {
 	v      float64
 	runs   int
 	failed string
+	// stoppedAfter is, for a run stopped at the time limit, how long its
+	// clock had run (so its time per block was more than stoppedAfter/n).
+	stoppedAfter float64
 }
 
 func (c scaleCell) ok() bool { return c.runs > 0 }
@@ -347,6 +350,9 @@ func (r *scaleReport) cell(measure, impl string, n int, value func(*scaleSample)
 		}
 		if smp.Failed != "" {
 			c.failed = smp.Failed
+			if secs, ok := smp.Output["seconds"].(float64); ok && strings.HasPrefix(smp.Failed, "did not finish") {
+				c.stoppedAfter = secs
+			}
 			continue
 		}
 		xs = append(xs, value(smp))
@@ -380,6 +386,7 @@ type scaleMeasure struct {
 	perBlock    string                     // the per-block column's heading
 	exponent    bool                       // say how the figure itself grows (RSS, open)
 	readCalls   bool                       // add Go's read system calls per block (clone)
+	rate        bool                       // value is blocks/s from the program's clock: a stopped run bounds it
 	// per is the per-block figure of the median v at n blocks, where the
 	// row before held prev at prevN blocks (0, 0 for the first row; for a
 	// marginal cost); false when there is none.
@@ -394,10 +401,10 @@ func (r *scaleReport) markdown() string {
 	perBlockTime := func(v float64, n int, _ float64, _ int) (float64, bool) { return 1e6 / v, v > 0 } // µs per block from blocks/s
 	ms := []scaleMeasure{
 		{title: "Append", what: "disk append of 1 KiB blocks in calls of 1000 (as `append-1000`), from the first call to `Close`",
-			measure: "append", unit: "blocks/s", higher: true, perBlock: "µs per block",
+			measure: "append", unit: "blocks/s", higher: true, perBlock: "µs per block", rate: true,
 			value: func(s *scaleSample) float64 { return float64(s.Blocks) / s.Seconds }, per: perBlockTime},
 		{title: "Clone", what: "full clone over TCP loopback, both feeds on disk, writer and reader in one process (as `replicate-1k`), from the dial until the reader holds every block",
-			measure: "clone", unit: "blocks/s", higher: true, perBlock: "µs per block", readCalls: true,
+			measure: "clone", unit: "blocks/s", higher: true, perBlock: "µs per block", readCalls: true, rate: true,
 			value: func(s *scaleSample) float64 { return float64(s.Blocks) / s.Seconds }, per: perBlockTime},
 		{title: "Peak RSS of the cloning process", short: "peak RSS", what: "the clone's process, writer and reader (`getrusage`; it also wrote the writer's feed before the clock started)",
 			measure: "clone", unit: "MB", perBlock: "bytes per added block", exponent: true,
@@ -433,8 +440,15 @@ func (r *scaleReport) markdown() string {
 				}
 				ratio = fmt.Sprintf("**%.2f×**", x)
 			}
+			if m.rate && g.ok() && g.v > 0 && !j.ok() && j.stoppedAfter > 0 {
+				// JS ran stoppedAfter seconds without finishing n blocks
+				ratio = fmt.Sprintf("**> %.2f×**", g.v*j.stoppedAfter/float64(n))
+			}
 			per := func(c, prev scaleCell, pers *[]float64, ns *[]int) string {
 				if !c.ok() {
+					if m.rate && c.stoppedAfter > 0 {
+						return "> " + fmtPer(c.stoppedAfter*1e6/float64(n))
+					}
 					return ""
 				}
 				pp, pn := prev.v, prevN
@@ -466,6 +480,26 @@ func (r *scaleReport) markdown() string {
 			}
 			if len(calls) > 0 {
 				line += " Go's read system calls per block (pread and socket reads): " + strings.Join(calls, ", ") + "."
+			}
+			for _, impl := range []string{"go", "js"} {
+				var cpu []string
+				var first, last float64
+				for _, n := range r.Sizes {
+					if c := r.cell("clone", impl, n, func(s *scaleSample) float64 { return s.CPUSeconds * 1e6 / float64(s.Blocks) }); c.ok() && c.v > 0 {
+						cpu = append(cpu, fmt.Sprintf("%s at %s", fmtPer(c.v), fmtCount(n)))
+						if first == 0 {
+							first = c.v
+						}
+						last = c.v
+					}
+				}
+				if len(cpu) > 1 {
+					what := "Go's CPU µs per block (all threads; less disturbed by other load than the clock)"
+					if impl == "js" {
+						what = "JS's"
+					}
+					line += fmt.Sprintf(" %s: %s (%+.0f %%).", what, strings.Join(cpu, ", "), (last/first-1)*100)
+				}
 			}
 		}
 		b.WriteString("\n" + line + "\n")

@@ -57,19 +57,34 @@ func crashChild(mode, dir, addr string) {
 	}
 	os.Stdout.WriteString("ready\n")
 	batch := 1
-	if mode == "batch" {
+	switch mode {
+	case "batch":
 		batch = 50
+	case "bigbatch":
+		batch = 200
 	}
 	for {
 		n := int(f.Length())
 		var bs [][]byte
 		for k := 0; k < batch; k++ {
-			bs = append(bs, block(n+k))
+			bs = append(bs, crashBlock(mode, n+k))
 		}
 		if _, err := f.Append(bs...); err != nil {
 			fail(err)
 		}
 	}
+}
+
+// crashBlock is block i of a crash writer in mode: block(i), or for
+// "bigbatch" block(i) padded to 1 KiB, so that a call of 200 blocks is large
+// enough for Append to hash its leaves on every CPU while it writes the data
+// (core/append.go, parallelMin).
+func crashBlock(mode string, i int) []byte {
+	b := block(i)
+	if mode != "bigbatch" {
+		return b
+	}
+	return append(b, bytes.Repeat([]byte{byte(i)}, 1024-len(b))...)
 }
 
 // crashKills is the kills per mode: HYPERCORE_CRASH_KILLS, or 8.
@@ -102,7 +117,7 @@ func startChild(t *testing.T, mode, dir, addr string) *exec.Cmd {
 
 // checkAfterCrash reopens the directory: it must open, hold the writer's
 // blocks (a prefix of them, for a writer) and check clean.
-func checkAfterCrash(t *testing.T, dir string, writer bool, round int) *core.Feed {
+func checkAfterCrash(t *testing.T, dir string, writer bool, round int, block func(int) []byte) *core.Feed {
 	t.Helper()
 	f, err := core.OpenDir(dir, nil)
 	if err != nil {
@@ -126,11 +141,12 @@ func checkAfterCrash(t *testing.T, dir string, writer bool, round int) *core.Fee
 	return f
 }
 
-// TestCrashAppend kills a writer appending one block per call, or 50, at
+// TestCrashAppend kills a writer appending one block per call, 50, or 200
+// of 1 KiB (which Append hashes in parallel while it writes the data), at
 // random moments: each time the feed reopens with a verified prefix of what
 // was appended, takes the next append, and at the end JS reads it.
 func TestCrashAppend(t *testing.T) {
-	for _, mode := range []string{"single", "batch"} {
+	for _, mode := range []string{"single", "batch", "bigbatch"} {
 		t.Run(mode, func(t *testing.T) {
 			total := crashKills()
 			for start := 0; start < total; start += killsPerDir {
@@ -146,13 +162,14 @@ const killsPerDir = 20
 
 func crashAppendDir(t *testing.T, mode string, from, to int) {
 	dir := filepath.Join(t.TempDir(), "feed")
+	block := func(i int) []byte { return crashBlock(mode, i) }
 	var length uint64
 	for round := from; round < to; round++ {
 		cmd := startChild(t, mode, dir, "")
 		time.Sleep(time.Duration(rand.IntN(30000)) * time.Microsecond)
 		cmd.Process.Signal(syscall.SIGKILL)
 		cmd.Wait()
-		f := checkAfterCrash(t, dir, true, round)
+		f := checkAfterCrash(t, dir, true, round, block)
 		if f.Length() < length {
 			t.Fatalf("round %d: length went back from %d to %d", round, length, f.Length())
 		}
@@ -222,7 +239,7 @@ func TestCrashDownload(t *testing.T) {
 			time.Sleep(time.Duration(rand.IntN(60000)) * time.Microsecond)
 			cmd.Process.Signal(syscall.SIGKILL)
 			cmd.Wait()
-			f := checkAfterCrash(t, dir, false, round)
+			f := checkAfterCrash(t, dir, false, round, block)
 			held = f.Downloaded(0, f.Length())
 			f.Close()
 		}

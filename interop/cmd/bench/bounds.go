@@ -46,13 +46,14 @@ import (
 // one parent hash a block (counted in a full clone of 1 000 to 100 000
 // blocks: 0.994 to 1.000). The bytes each message adds to its block (the
 // proof's nodes, the header, the requests) are left out, which can only
-// raise the bound. Today's writer also hashes each block again before it
-// serves it (core/get.go); the bound does not count it, as JS does not.
+// raise the bound. (The writer does not hash a block again before it
+// serves it, as JS does not: spec/security.md, "Serving unverified blocks".)
 //
 //	append-1 (one block per call, one core: the work is sequential):
 //	  per block = L(1 KiB) + P + S
-//	append-1000 (core/append.go hashes a batch's leaves on every CPU):
-//	  per block = L(1 KiB) / CPUs + P + S / 1000
+//	append-1000 (core/append.go hashes a batch's leaves, and the parents of
+//	each 32-block subtree, on every CPU):
+//	  per block = (L(1 KiB) + P) / CPUs + S / 1000
 //
 // (An append of n blocks computes about n parent hashes, and signs once
 // per call.) The bound of a rate is 1 / per block blocks/s, or
@@ -223,8 +224,8 @@ func (c *machineCrypto) appendBound(batch int) (float64, string) {
 		per := l + p + s
 		return 1 / per, fmt.Sprintf("L(1 KiB) + P + S = %s per block", µs(per))
 	}
-	per := l/float64(c.CPUs) + p + s/float64(batch)
-	return 1 / per, fmt.Sprintf("L(1 KiB)/%d + P + S/%d = %s per block", c.CPUs, batch, µs(per))
+	per := (l+p)/float64(c.CPUs) + s/float64(batch)
+	return 1 / per, fmt.Sprintf("(L(1 KiB) + P)/%d + S/%d = %s per block", c.CPUs, batch, µs(per))
 }
 
 func sizeName(s int) string {
@@ -268,7 +269,7 @@ func (c *machineCrypto) markdown(ws []*workload) string {
 		"A full clone: the reader decrypts, hashes the leaf and about one parent a block, and verifies one signature a clone " +
 		"(R = X(s) + L(s) + P + V/N); the writer encrypts (W = X(s)); they run as two parties on the machine's cores, so a block " +
 		"costs max(R, W, (R + W)/CPUs). An append of one block per call: L + P + S, on one core. An append of 1000 blocks per call: " +
-		"the leaves hashed on every CPU, L/CPUs + P + S/1000. `open` and `get` do no crypto.\n\n")
+		"the leaves and the parents within each 32-block subtree hashed on every CPU, (L + P)/CPUs + S/1000. `open` and `get` do no crypto.\n\n")
 	b.WriteString("| Workload | Crypto per block | Bound |\n|---|---|---|\n")
 	for _, w := range ws {
 		if w.Bound > 0 {

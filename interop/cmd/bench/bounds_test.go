@@ -51,7 +51,7 @@ func TestBounds(t *testing.T) {
 	if got, _ := c.appendBound(1); !near(got, 1/22.25e-6) {
 		t.Errorf("appendBound(1) = %g", got)
 	}
-	if got, _ := c.appendBound(1000); !near(got, 1/(1e-6+0.25e-6+20e-9)) {
+	if got, _ := c.appendBound(1000); !near(got, 1/((2e-6+0.25e-6)/2+20e-9)) {
 		t.Errorf("appendBound(1000) = %g", got)
 	}
 }

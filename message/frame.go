@@ -25,6 +25,12 @@ const MaxFrameVarint = 8
 //
 // A frame with len = 0 (the single byte 00) is a keep-alive ping.
 
+// FrameSize returns the size of the frame carrying m on channel.
+func FrameSize(channel uint64, m Message) int {
+	size := protowire.SizeVarint(channel<<4|uint64(m.Type())) + m.Size()
+	return protowire.SizeVarint(uint64(size)) + size
+}
+
 // AppendFrame appends the frame carrying m on channel to dst.
 func AppendFrame(dst []byte, channel uint64, m Message) []byte {
 	header := channel<<4 | uint64(m.Type())
@@ -60,6 +66,11 @@ func (f *Frame) Decode() (Message, error) { return Decode(f.Type, f.Body) }
 // Reader reads frames from a byte stream, whatever its chunking.
 type Reader struct {
 	r byteReader
+	// BeforeBody, when set, is called with the length of each frame body
+	// (checked against MaxBodySize) before any of it is read. A reader that
+	// reads ahead of whoever handles the frames waits in it until it may
+	// hold that many more bytes.
+	BeforeBody func(n int)
 }
 
 // byteReader is what a Reader reads from: a stream that reads by the byte
@@ -112,6 +123,9 @@ func (fr *Reader) Next() (Frame, error) {
 	if bodyLen == 0 {
 		f.Body = []byte{}
 		return f, nil
+	}
+	if fr.BeforeBody != nil {
+		fr.BeforeBody(int(bodyLen))
 	}
 	body, err := fr.readBody(int(bodyLen))
 	if err != nil {

@@ -253,6 +253,9 @@ func TestEncodeVectors(t *testing.T) {
 						if got := AppendFrame(nil, *tc.Channel, m); !bytes.Equal(got, tc.Frame) {
 							t.Errorf("AppendFrame = %x, want %s", got, tc.Frame)
 						}
+						if got := FrameSize(*tc.Channel, m); got != len(tc.Frame) {
+							t.Errorf("FrameSize = %d, want %d", got, len(tc.Frame))
+						}
 						if got := AppendRawFrame(nil, *tc.Channel, m.Type(), body); !bytes.Equal(got, tc.Frame) {
 							t.Errorf("AppendRawFrame = %x, want %s", got, tc.Frame)
 						}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"testing"
+	"time"
 
 	"pgregory.net/rapid"
 
@@ -30,8 +31,8 @@ func (c *chunks) Read(p []byte) (int, error) {
 
 // TestEncryptedChunking encrypts random frames with one key stream and
 // reads them back through the session's receiving pipe (a goroutine
-// decrypting ahead of the frame reader) with any chunking: the frames come
-// out the same.
+// decrypting and cutting frames ahead of their handling) with any
+// chunking: the frames come out the same.
 func TestEncryptedChunking(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		var key [32]byte
@@ -55,15 +56,64 @@ func TestEncryptedChunking(t *testing.T) {
 		defer close(done)
 		pipe := newRecvPipe(&chunks{data: stream, sizes: sizes}, newXSalsa20(&key, &nonce), done)
 		go pipe.run()
-		fr := message.NewReader(pipe)
 		for i, want := range bodies {
-			f, err := fr.Next()
+			f, err := pipe.next()
 			if err != nil || f.Channel != uint64(i) || !bytes.Equal(f.Body, want) {
 				t.Fatalf("frame %d: %+v, %v", i, f, err)
 			}
 		}
-		if _, err := fr.Next(); err != io.EOF {
+		if _, err := pipe.next(); err != io.EOF {
 			t.Fatalf("after the last frame: %v", err)
 		}
 	})
+}
+
+// TestRecvPipeAhead sends frames of every size class through the receiving
+// pipe, from empty to larger than recvAhead, in large and small reads,
+// while the handler is slower than the reader: every frame comes out
+// whole and in order, and the bodies read ahead never hold more than
+// recvAhead bytes unless one body alone does.
+func TestRecvPipeAhead(t *testing.T) {
+	var key [32]byte
+	var nonce [NonceSize]byte
+	enc := newXSalsa20(&key, &nonce)
+	sizes := []int{0, 1, 100, recvBuffer - 1, recvBuffer, recvBuffer + 1, 64 << 10, 65<<10 + 300, recvAhead, recvAhead + 1, 1 << 20, 3}
+	var stream []byte
+	var bodies [][]byte
+	for round := 0; round < 3; round++ {
+		for i, n := range sizes {
+			body := make([]byte, n)
+			for k := range body {
+				body[k] = byte(i*7 + k + round)
+			}
+			bodies = append(bodies, body)
+			start := len(stream)
+			stream = append(stream, message.AppendRawFrame(nil, uint64(len(bodies)), message.TypeData, body)...)
+			enc.XORKeyStream(stream[start:], stream[start:])
+		}
+	}
+	for _, reads := range [][]int{{1 << 20}, {7, 4093, 70000, 1}} {
+		done := make(chan struct{})
+		pipe := newRecvPipe(&chunks{data: stream, sizes: reads}, newXSalsa20(&key, &nonce), done)
+		go pipe.run()
+		for i, want := range bodies {
+			f, err := pipe.next()
+			if err != nil || f.Channel != uint64(i+1) || !bytes.Equal(f.Body, want) {
+				close(done)
+				t.Fatalf("reads %v: frame %d (%d bytes): channel %d, %d bytes, %v", reads, i, len(want), f.Channel, len(f.Body), err)
+			}
+			time.Sleep(time.Millisecond) // a slow handler: the reader gets ahead
+			pipe.mu.Lock()
+			held, last := pipe.held, pipe.last
+			pipe.mu.Unlock()
+			if held > max(recvAhead, last) {
+				close(done)
+				t.Fatalf("reads %v: after frame %d, %d bytes held ahead (the frame handled has %d)", reads, i, held, last)
+			}
+		}
+		if _, err := pipe.next(); err != io.EOF {
+			t.Fatalf("reads %v: after the last frame: %v", reads, err)
+		}
+		close(done)
+	}
 }

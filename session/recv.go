@@ -1,152 +1,159 @@
 package session
 
 import (
+	"bufio"
 	"io"
+	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/hypercore-go/hypercore/message"
 )
 
 // Receiving runs in two stages so that they overlap: a goroutine reads the
-// connection and decrypts what arrives, chunk by chunk, while Run's
-// goroutine parses the frames of the chunks before and runs their
-// handlers. A 64 KiB block is decrypted while the one before it is hashed
-// and stored.
+// connection, decrypts it and cuts it into frames, while Run's goroutine
+// handles the frames before. A 64 KiB block is decrypted while the one
+// before it is hashed and stored.
 
 const (
-	// recvChunk is the most one read from the connection takes.
-	recvChunk = 64 << 10
-	// recvChunks bounds the chunks of a session, read ahead and being
-	// parsed together: what the peer can make this side hold beyond the
-	// frame being read is recvChunks·recvChunk bytes (256 KiB). Chunks
-	// are allocated as the reading gets ahead, so a session with little
-	// traffic holds one or two.
-	recvChunks = 4
+	// recvAhead bounds the frame bodies read ahead: the reading stage
+	// starts reading a body only while the bodies it has read and Run has
+	// not finished with hold less than recvAhead bytes with it, or when
+	// they hold none (a body of any size up to message.MaxBodySize is
+	// read alone). What a peer can make this side hold is thus one body of
+	// at most 8 MiB, or 256 KiB of smaller ones, as without reading ahead.
+	recvAhead = 256 << 10
+	// recvBuffer is the buffer frames are cut from. A body larger than
+	// what it holds is read straight into the body's own memory (and
+	// decrypted there), so a 64 KiB block is copied once at most 16 KiB.
+	recvBuffer = 16 << 10
 )
 
-// recvPipe is the decrypted stream of one session: the reading stage on
-// one side (run), the frame reader on the other (Read and ReadByte, from
-// Run's goroutine only).
+// recvPipe is the reading stage of a session and its queue of frames.
 type recvPipe struct {
-	src  io.Reader // the connection (buffered for the handshake)
-	dec  *xsalsa20
-	done <-chan struct{} // closed when the session has ended
+	frames *message.Reader
+	queue  chan recvResult // frames read, in order; the reading stage's last result is its error
+	done   <-chan struct{} // closed when the session has ended
 
-	full  chan []byte // decrypted chunks, in order; closed after the last
-	free  chan []byte // chunks the reader has finished with
-	made  int         // chunks allocated (by run)
-	err   error       // why reading stopped; read once full is closed
-	chunk []byte      // the chunk being read (nil when none)
-	rest  []byte      // its bytes not read yet
+	mu     sync.Mutex
+	cond   *sync.Cond
+	held   int  // bytes of bodies read and not yet finished with
+	last   int  // the body size of the frame Run is handling
+	closed bool // the session has ended: stop reading ahead
 
 	clock readClock
 }
 
-func newRecvPipe(src io.Reader, dec *xsalsa20, done <-chan struct{}) *recvPipe {
-	return &recvPipe{
-		src:  src,
-		dec:  dec,
-		done: done,
-		full: make(chan []byte, recvChunks),
-		free: make(chan []byte, recvChunks),
-	}
+type recvResult struct {
+	frame message.Frame
+	err   error
 }
 
-// run reads and decrypts until the connection fails or ends, or the
-// session ends. The key stream is applied in the order the bytes arrive,
-// whatever their chunking.
+// newRecvPipe reads frames from src (the connection, after the handshake),
+// decrypting them with dec.
+func newRecvPipe(src io.Reader, dec *xsalsa20, done <-chan struct{}) *recvPipe {
+	p := &recvPipe{queue: make(chan recvResult, 64), done: done}
+	p.cond = sync.NewCond(&p.mu)
+	p.frames = message.NewReader(bufio.NewReaderSize(&decryptReader{r: src, dec: dec}, recvBuffer))
+	p.frames.BeforeBody = p.reserve
+	return p
+}
+
+// run is the reading stage: it reads frames until the connection fails or
+// ends, or stop is called.
 func (p *recvPipe) run() {
-	defer close(p.full)
 	for {
-		var b []byte
+		f, err := p.frames.Next()
 		select {
-		case b = <-p.free:
-		default:
-			if p.made < recvChunks {
-				p.made++
-				b = make([]byte, recvChunk)
-				break
-			}
-			select {
-			case b = <-p.free:
-			case <-p.done:
-				p.err = ErrClosed
-				return
-			}
-		}
-		n, err := p.src.Read(b[:cap(b)])
-		if n > 0 {
-			p.dec.XORKeyStream(b[:n], b[:n])
-			select {
-			case p.full <- b[:n]:
-			case <-p.done:
-				p.err = ErrClosed
-				return
-			}
-		} else {
-			p.free <- b // never blocks: free holds every chunk
+		case p.queue <- recvResult{f, err}:
+		case <-p.done:
+			return
 		}
 		if err != nil {
-			p.err = err
+			return
+		}
+		p.mu.Lock()
+		closed := p.closed
+		p.mu.Unlock()
+		if closed {
 			return
 		}
 	}
 }
 
-// next makes the next chunk the one being read. The time it waits for one
-// is the peer's silence (readClock).
-func (p *recvPipe) next() error {
-	if p.chunk != nil {
-		p.free <- p.chunk[:cap(p.chunk)]
-		p.chunk = nil
+// reserve waits until a body of n bytes may be read ahead (recvAhead) and
+// counts it held. A body counts at least 4 KiB, so that at most 64 frames
+// with a body wait in the queue.
+func (p *recvPipe) reserve(n int) {
+	n = max(n, recvAhead/64) // a small frame costs a slot of the queue
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for p.held > 0 && p.held+n > recvAhead && !p.closed {
+		p.cond.Wait()
 	}
-	var b []byte
-	var ok bool
+	p.held += n
+}
+
+// next returns the next frame, after the one before it was handled. The
+// time it waits for one is the peer's silence (readClock).
+func (p *recvPipe) next() (message.Frame, error) {
+	p.release()
+	var r recvResult
 	select {
-	case b, ok = <-p.full:
+	case r = <-p.queue:
 	default:
 		p.clock.start()
-		b, ok = <-p.full
+		r = <-p.queue
 		p.clock.stop()
 	}
-	if !ok {
-		return p.err
+	if len(r.frame.Body) > 0 {
+		p.last = max(len(r.frame.Body), recvAhead/64)
 	}
-	p.chunk, p.rest = b, b
-	return nil
+	return r.frame, r.err
 }
 
-func (p *recvPipe) Read(b []byte) (int, error) {
-	if len(b) == 0 {
-		return 0, nil
+// release gives back what the frame handled last held.
+func (p *recvPipe) release() {
+	if p.last == 0 {
+		return
 	}
-	for len(p.rest) == 0 {
-		if err := p.next(); err != nil {
-			return 0, err
-		}
-	}
-	n := copy(b, p.rest)
-	p.rest = p.rest[n:]
-	return n, nil
+	p.mu.Lock()
+	p.held -= p.last
+	p.last = 0
+	p.cond.Signal()
+	p.mu.Unlock()
 }
 
-func (p *recvPipe) ReadByte() (byte, error) {
-	for len(p.rest) == 0 {
-		if err := p.next(); err != nil {
-			return 0, err
-		}
+// stop ends reading ahead: the reading stage stops at its next frame (or
+// when the connection, closed by then, fails).
+func (p *recvPipe) stop() {
+	p.mu.Lock()
+	p.closed = true
+	p.cond.Signal()
+	p.mu.Unlock()
+}
+
+// decryptReader decrypts the transport stream in place as it is read.
+type decryptReader struct {
+	r   io.Reader
+	dec *xsalsa20
+}
+
+func (d *decryptReader) Read(p []byte) (int, error) {
+	n, err := d.r.Read(p)
+	if n > 0 {
+		d.dec.XORKeyStream(p[:n], p[:n])
 	}
-	c := p.rest[0]
-	p.rest = p.rest[1:]
-	return c, nil
+	return n, err
 }
 
 // readClock times the waits for bytes from the peer, for the receive
-// timeout: the peer is silent only while the frame reader waits for it.
-// Time this side spends working through bytes already received is not the
+// timeout: the peer is silent only while Run waits for the next frame.
+// Time this side spends working through frames already received is not the
 // peer's silence.
 type readClock struct {
 	since atomic.Int64 // unix nanoseconds the wait began
-	wait  atomic.Bool  // the frame reader waits for bytes
+	wait  atomic.Bool  // Run waits for a frame
 }
 
 func (c *readClock) start() {

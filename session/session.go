@@ -155,19 +155,20 @@ type Session struct {
 	cfg       Config
 	conn      io.ReadWriter
 	res       *handshakeResult
-	frames    *message.Reader
 	timeout   time.Duration
 	keepAlive time.Duration
 
-	recv    *recvPipe    // the decrypted stream, read ahead (recv.go)
+	recv    *recvPipe    // the frames received, read ahead (recv.go)
 	writeAt atomic.Int64 // unix nanoseconds a chunk's write began; 0 when not writing
 	done    chan struct{}
 
 	mu        sync.Mutex
 	cond      *sync.Cond // signals queue changes
-	out       []byte     // encrypted bytes waiting for the writer
-	spare     []byte
-	writing   int // bytes handed to the writer and not yet written
+	out       [][]byte   // plaintext waiting for the writer, in pieces; the last is being filled
+	outLen    int        // bytes in out
+	spare     [][]byte   // empty pieces of pieceSize bytes, for reuse
+	outSpare  [][]byte   // an empty list of pieces, the last one written, for reuse
+	writing   int        // bytes handed to the writer and not yet written
 	drain     []drainWait
 	enc       *xsalsa20 // the writer's alone: frames are queued in plaintext
 	lastSend  time.Time
@@ -220,8 +221,9 @@ func New(ctx context.Context, conn io.ReadWriter, cfg Config) (*Session, error) 
 		defer cancel()
 	}
 	stop := interruptOnDone(ctx, conn)
-	// the handshake's messages are small; after it, reads of whole
-	// chunks go past this buffer once its last bytes are taken
+	// the handshake's messages are small; after it, the frame reader's
+	// reads (of recvBuffer or more) go past this buffer once the bytes
+	// that arrived with the last handshake message are taken
 	br := bufio.NewReaderSize(conn, 4<<10)
 	res, err := handshake(conn, br, cfg.Initiator, *kp, cfg.Random)
 	if !stop() {
@@ -245,7 +247,6 @@ func New(ctx context.Context, conn io.ReadWriter, cfg Config) (*Session, error) 
 	s.timeout = cfg.Timeout
 	s.keepAlive = (cfg.Timeout + 1) / 2
 	s.recv = newRecvPipe(br, newXSalsa20(&res.rx, &res.remoteNonce), s.done)
-	s.frames = message.NewReader(s.recv)
 	s.lastSend = time.Now()
 	go s.writer()
 	if cfg.Timeout > 0 {
@@ -363,28 +364,57 @@ func (s *Session) queue(id uint64, m message.Message, frame []byte) error {
 		s.mu.Unlock()
 		return ErrChannelClosed
 	}
-	if q := len(s.out) + s.writing; q > MaxQueued {
+	if q := s.outLen + s.writing; q > MaxQueued {
 		s.mu.Unlock()
 		err := fmt.Errorf("%w: %d bytes wait to be sent", ErrSlowPeer, q)
 		s.fail(err)
 		return fmt.Errorf("%w: %w", ErrClosed, err)
 	}
 	defer s.mu.Unlock()
+	n := len(frame)
 	if m != nil {
-		s.out = message.AppendFrame(s.out, id, m)
-	} else {
-		s.out = append(s.out, frame...)
+		n = message.FrameSize(id, m)
 	}
+	piece := s.piece(n)
+	if m != nil {
+		*piece = message.AppendFrame(*piece, id, m)
+	} else {
+		*piece = append(*piece, frame...)
+	}
+	s.outLen += n
 	s.lastSend = time.Now()
 	s.cond.Broadcast()
 	return nil
+}
+
+// pieceSize is the size of the pieces the send queue is made of: frames are
+// appended to the last piece while they fit, so queued bytes are never
+// copied to grow the queue, and the writer writes a piece at a time.
+const pieceSize = writeChunk
+
+// piece returns the queue's piece to append n bytes to; s.mu is held.
+func (s *Session) piece(n int) *[]byte {
+	if k := len(s.out); k > 0 && cap(s.out[k-1])-len(s.out[k-1]) >= n {
+		return &s.out[k-1]
+	}
+	var b []byte
+	switch k := len(s.spare); {
+	case n > pieceSize:
+		b = make([]byte, 0, n) // a frame larger than a piece: one of its own
+	case k > 0:
+		b, s.spare = s.spare[k-1], s.spare[:k-1]
+	default:
+		b = make([]byte, 0, pieceSize)
+	}
+	s.out = append(s.out, b)
+	return &s.out[len(s.out)-1]
 }
 
 // Queued returns how many bytes wait to be written to the peer.
 func (s *Session) Queued() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.out) + s.writing
+	return s.outLen + s.writing
 }
 
 // drainWait is a WhenDrained registration.
@@ -403,7 +433,7 @@ func (s *Session) WhenDrained(below int, fn func()) {
 	if s.closed {
 		return
 	}
-	if len(s.out)+s.writing < below {
+	if s.outLen+s.writing < below {
 		go fn()
 		return
 	}
@@ -413,7 +443,7 @@ func (s *Session) WhenDrained(below int, fn func()) {
 // drained runs the WhenDrained registrations whose level was reached; s.mu
 // is held.
 func (s *Session) drained() {
-	q := len(s.out) + s.writing
+	q := s.outLen + s.writing
 	kept := s.drain[:0]
 	for _, d := range s.drain {
 		if q < d.below {
@@ -437,14 +467,14 @@ func (s *Session) closedErr() error {
 func (s *Session) writer() {
 	for {
 		s.mu.Lock()
-		for len(s.out) == 0 && !s.closed && !s.finalizeNow() {
+		for s.outLen == 0 && !s.closed && !s.finalizeNow() {
 			s.cond.Wait()
 		}
 		if s.closed {
 			s.mu.Unlock()
 			return
 		}
-		if len(s.out) == 0 { // finalized and drained: end our side
+		if s.outLen == 0 { // finalized and drained: end our side
 			s.mu.Unlock()
 			if cw, ok := s.conn.(interface{ CloseWrite() error }); ok {
 				cw.CloseWrite()
@@ -457,14 +487,19 @@ func (s *Session) writer() {
 			}
 			return
 		}
-		buf := s.out
-		// the spare buffer becomes the queue; it is spare no longer (a
-		// large buf is not kept as the next spare, and the queue must
-		// never share an array with the bytes being written)
-		s.out, s.spare = s.spare[:0], nil
-		s.writing = len(buf)
+		// take every piece: the queue starts again with new or spare
+		// pieces, never one being written
+		pieces := s.out
+		s.out, s.outSpare = s.outSpare[:0], nil
+		s.writing, s.outLen = s.outLen, 0
 		s.mu.Unlock()
-		if err := s.write(buf); err != nil {
+		var err error
+		for _, b := range pieces {
+			if err = s.write(b); err != nil {
+				break
+			}
+		}
+		if err != nil {
 			s.mu.Lock()
 			s.writing = 0
 			done := s.finalized
@@ -484,9 +519,13 @@ func (s *Session) writer() {
 			return
 		}
 		s.mu.Lock()
-		if cap(buf) <= 1<<20 { // keep a small buffer for reuse
-			s.spare = buf[:0]
+		for _, b := range pieces { // keep two pieces for reuse
+			if cap(b) == pieceSize && len(s.spare) < 2 {
+				s.spare = append(s.spare, b[:0])
+			}
 		}
+		clear(pieces)
+		s.outSpare = pieces[:0]
 		s.mu.Unlock()
 	}
 }
@@ -552,7 +591,7 @@ func (s *Session) watchdog() {
 				return
 			}
 			s.mu.Lock()
-			idle := now.Sub(s.lastSend) >= s.keepAlive && len(s.out)+s.writing == 0 && !s.finalized && !s.closed
+			idle := now.Sub(s.lastSend) >= s.keepAlive && s.outLen+s.writing == 0 && !s.finalized && !s.closed
 			s.mu.Unlock()
 			if idle {
 				s.send(message.KeepAlive)
@@ -575,7 +614,7 @@ func (s *Session) Run(ctx context.Context) error {
 	readErr := false // err came from reading the connection
 	for {
 		var f message.Frame
-		f, err = s.frames.Next()
+		f, err = s.recv.next()
 		if err != nil {
 			readErr = true
 			break
@@ -584,6 +623,7 @@ func (s *Session) Run(ctx context.Context) error {
 			break
 		}
 	}
+	s.recv.stop()
 	s.mu.Lock()
 	ended := s.err
 	if s.endedByUs && ended == nil {

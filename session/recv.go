@@ -60,7 +60,8 @@ func newRecvPipe(src io.Reader, dec *xsalsa20, done <-chan struct{}) *recvPipe {
 }
 
 // run is the reading stage: it reads frames until the connection fails or
-// ends, or stop is called.
+// ends, or stop is called. Run closes the connection when the session ends
+// (when it is an io.Closer), which ends a read waiting for the peer.
 func (p *recvPipe) run() {
 	for {
 		f, err := p.frames.Next()

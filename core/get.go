@@ -1,6 +1,7 @@
 package core
 
 import (
+	"encoding/binary"
 	"fmt"
 
 	"github.com/hypercore-go/hypercore/flattree"
@@ -83,11 +84,16 @@ func (f *Feed) Head() ([]byte, error) {
 // sizes of fullRoots(2i), and its leaf node. Nodes are taken from extra
 // (nodes being written with the block) or the tree file.
 func (f *Feed) dataOffset(i uint64, extra []merkle.Node) (uint64, merkle.Node, error) {
+	var st stretch // tree entries read at once, below
 	find := func(idx uint64) (merkle.Node, error) {
 		for _, n := range extra {
 			if n.Index == idx {
 				return n, nil
 			}
+		}
+		if n, ok := st.node(idx); ok {
+			f.cacheNode(n)
+			return n, nil
 		}
 		n, ok, err := f.nodeAt(idx)
 		if err != nil {
@@ -110,6 +116,14 @@ func (f *Feed) dataOffset(i uint64, extra []merkle.Node) (uint64, merkle.Node, e
 	}
 	var buf [64]uint64 // a tree has at most 64 full roots
 	roots, _ := flattree.AppendFullRoots(buf[:0], 2*i)
+	// The roots the node cache does not hold are the last, low ones:
+	// small subtrees just left of block i. With the leaf they lie in a
+	// short stretch of the tree file, read at once when more than one of
+	// them is needed (nodeCache keeps only the highest parents of a long
+	// feed).
+	if lo, ok := f.uncachedFrom(roots, 2*i, extra); ok {
+		st = f.readStretch(lo, 2*i)
+	}
 	var off uint64
 	for _, r := range roots {
 		n, err := find(r)
@@ -123,6 +137,68 @@ func (f *Feed) dataOffset(i uint64, extra []merkle.Node) (uint64, merkle.Node, e
 		f.lastOffset = blockOffset{i, off, leaf.Size}
 	}
 	return off, leaf, err
+}
+
+// maxStretch bounds the tree entries dataOffset reads at once (5 KiB).
+const maxStretch = 128
+
+// uncachedFrom returns the index of the first node dataOffset will need
+// from the tree file for leaf, of roots (ascending) and the leaf, when
+// there are at least two and they lie within maxStretch entries of leaf.
+func (f *Feed) uncachedFrom(roots []uint64, leaf uint64, extra []merkle.Node) (uint64, bool) {
+	needed := func(idx uint64) bool {
+		for _, n := range extra {
+			if n.Index == idx {
+				return false
+			}
+		}
+		_, ok := f.nodeCache[idx]
+		return !ok
+	}
+	count, lo := 0, leaf
+	if needed(leaf) {
+		count++
+	}
+	for k := len(roots) - 1; k >= 0 && leaf-roots[k] < maxStretch; k-- {
+		if needed(roots[k]) {
+			count, lo = count+1, roots[k]
+		}
+	}
+	return lo, count >= 2
+}
+
+// stretch is a run of tree file entries read at once, from node lo on.
+type stretch struct {
+	lo  uint64
+	buf []byte
+}
+
+// readStretch reads tree entries lo to hi (at most maxStretch+1 of them).
+// A failed or short read gives what it got: the nodes past it are read
+// one by one as before.
+func (f *Feed) readStretch(lo, hi uint64) stretch {
+	off, err := nodeOffset(lo)
+	if err != nil {
+		return stretch{}
+	}
+	buf := f.stretchBuf[:40*(hi-lo+1)]
+	m, _ := f.fTree.ReadAt(buf, off)
+	return stretch{lo: lo, buf: buf[:m/40*40]}
+}
+
+// node returns node idx from the stretch, when it holds a stored one.
+func (s stretch) node(idx uint64) (n merkle.Node, ok bool) {
+	if idx < s.lo || 40*(idx-s.lo) >= uint64(len(s.buf)) {
+		return n, false
+	}
+	e := s.buf[40*(idx-s.lo):][:40]
+	copy(n.Hash[:], e[:32])
+	n.Size = binary.BigEndian.Uint64(e[32:])
+	n.Index = idx
+	if n.Size == 0 && n.Hash == (merkle.Hash{}) {
+		return n, false // blank: not stored when it was read; ask the file
+	}
+	return n, true
 }
 
 // Seek returns the block that holds byte offset of the feed's data and the

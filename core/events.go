@@ -213,7 +213,10 @@ func (s *Subscription) Close() {
 }
 
 // emit queues an event for every subscriber. It never blocks.
-func (e *events) emit(ev Event) {
+// emit queues ev for every subscriber; kept reports whether there was one
+// (that may then keep ev.Data), as a subscriber that comes later does not
+// see ev.
+func (e *events) emit(ev Event) (kept bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for s := range e.subs {
@@ -226,9 +229,11 @@ func (e *events) emit(ev Event) {
 		default:
 			s.queue = append(s.queue, ev)
 			s.cond.Signal()
+			kept = true
 		}
 		s.mu.Unlock()
 	}
+	return kept
 }
 
 // close ends every subscription once it has delivered what is queued

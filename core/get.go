@@ -28,6 +28,12 @@ func (f *Feed) getLocked(i uint64) ([]byte, error) { return f.readBlock(i, true)
 // (spec/security.md, "Serving unverified blocks"): the peer verifies every
 // block against the signed tree before it keeps it.
 func (f *Feed) readBlock(i uint64, verify bool) ([]byte, error) {
+	return f.readBlockInto(i, verify, nil)
+}
+
+// readBlockInto is readBlock reading into buf when it is not nil and has
+// room (its capacity), else into new memory.
+func (f *Feed) readBlockInto(i uint64, verify bool, buf []byte) ([]byte, error) {
 	if f.closed {
 		return nil, ErrClosed
 	}
@@ -59,7 +65,11 @@ func (f *Feed) readBlock(i uint64, verify bool) ([]byte, error) {
 	if leaf.Size > MaxBlockSize {
 		return nil, fmt.Errorf("%w: block %d claims %d bytes", ErrBlockTooLarge, i, leaf.Size)
 	}
-	buf := make([]byte, leaf.Size)
+	if buf != nil && uint64(cap(buf)) >= leaf.Size {
+		buf = buf[:leaf.Size]
+	} else { // never nil, even when empty: a nil value is a hash-only Data
+		buf = make([]byte, leaf.Size)
+	}
 	if n, err := f.fData.ReadAt(buf, int64(off)); n < len(buf) {
 		return nil, fmt.Errorf("%w: data: block %d cut short (%v)", ErrCorrupt, i, err)
 	}

@@ -181,9 +181,11 @@ type pending struct {
 	ch   *session.Channel
 	m    message.Message
 	kind pendingKind
-	// kind sendData: the message, its nodes being nodes[from:to]
+	// kind sendData: the message, its nodes being nodes[from:to]; recycle
+	// holds the value's memory when it goes back to servedBlocks once sent
 	data     message.Data
 	from, to int
+	recycle  *[]byte
 	// kind sendRequest: the request's fields, and the message that points
 	// to them (set by run)
 	req    request
@@ -199,6 +201,11 @@ const (
 )
 
 var outboxes = sync.Pool{New: func() any { return new(outbox) }}
+
+// servedBlocks holds the memory of blocks read to answer a Request, reused
+// once their Data is sent unless an event subscriber got them (a 64 KiB
+// clone otherwise made the garbage collector run every few blocks).
+var servedBlocks = sync.Pool{New: func() any { return new([]byte) }}
 
 // outbox returns the feed's outbox, starting one if it has none.
 func (f *Feed) outbox() *outbox {
@@ -225,7 +232,10 @@ func (ob *outbox) run() {
 				}
 				d.Nodes = ob.wire
 			}
-			o.ch.Send(d)
+			o.ch.Send(d) // encodes d before it returns
+			if o.recycle != nil {
+				servedBlocks.Put(o.recycle)
+			}
 		case o.kind == sendRequest:
 			r := &o.req
 			o.reqMsg = message.Request{Index: r.index, Bytes: &r.bytes, Hash: &r.hash, Nodes: &r.nodes}
@@ -328,7 +338,9 @@ func (p *Peer) send(m message.Message) {
 
 // sendData sends Data{index, value, nodes, signature}, with the nodes
 // copied into the outbox (they may be the peer's scratch).
-func (p *Peer) sendData(index uint64, value []byte, nodes []merkle.Node, sig []byte) {
+// sendData queues a Data message; recycle, when not nil, holds value's
+// memory, which goes back to servedBlocks once the message is sent.
+func (p *Peer) sendData(index uint64, value []byte, recycle *[]byte, nodes []merkle.Node, sig []byte) {
 	if p.ch == nil {
 		return
 	}
@@ -336,7 +348,8 @@ func (p *Peer) sendData(index uint64, value []byte, nodes []merkle.Node, sig []b
 	from := len(ob.nodes)
 	ob.nodes = append(ob.nodes, nodes...)
 	ob.items = append(ob.items, pending{ch: p.ch, kind: sendData,
-		data: message.Data{Index: index, Value: value, Signature: sig}, from: from, to: len(ob.nodes)})
+		data: message.Data{Index: index, Value: value, Signature: sig}, from: from, to: len(ob.nodes),
+		recycle: recycle})
 	ob.data += len(value)
 }
 
@@ -713,27 +726,33 @@ func (p *Peer) answer(m *message.Request) {
 		return
 	}
 	var value []byte
+	var buf *[]byte // value's memory, reused once sent when no one else can keep it
 	if !m.GetHash() {
 		if !f.bits.Get(index) {
 			return // we have the node but not the data: JS sends nothing
 		}
 		// not hashed again: the peer verifies it (spec/security.md,
 		// "Serving unverified blocks")
-		if value, err = f.readBlock(index, false); err != nil {
+		buf = servedBlocks.Get().(*[]byte)
+		if value, err = f.readBlockInto(index, false, *buf); err != nil {
+			servedBlocks.Put(buf)
 			p.destroy(err)
 			return
 		}
+		*buf = value
 		p.stats.UploadedBlocks++
 		p.stats.UploadedBytes += uint64(len(value))
 		f.repl.stats.UploadedBlocks++
 		f.repl.stats.UploadedBytes += uint64(len(value))
-		f.events.emit(Event{Type: EventUpload, Index: index, Bytes: len(value), Data: value, Peer: p})
+		if f.events.emit(Event{Type: EventUpload, Index: index, Bytes: len(value), Data: value, Peer: p}) {
+			buf = nil // a subscriber has it: not reused
+		}
 	}
 	if index+1 > p.remoteLength {
 		p.remoteLength = index + 1
 		p.updateEnd()
 	}
-	p.sendData(index, value, nodes, sig)
+	p.sendData(index, value, buf, nodes, sig)
 }
 
 // onData verifies and stores a block (JS Peer.ondata).

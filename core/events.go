@@ -1,6 +1,7 @@
 package core
 
 import (
+	"bytes"
 	"sync"
 	"time"
 
@@ -219,6 +220,22 @@ func (s *Subscription) Close() {
 func (e *events) emit(ev Event) (kept bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	return e.queueLocked(ev)
+}
+
+// emitBorrowed is emit for an event whose Data is borrowed (a received
+// frame's memory, which the session reuses once the message is handled):
+// subscribers get a copy of it, made only when there are any.
+func (e *events) emitBorrowed(ev Event) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if len(e.subs) > 0 && ev.Data != nil {
+		ev.Data = bytes.Clone(ev.Data)
+	}
+	e.queueLocked(ev)
+}
+
+func (e *events) queueLocked(ev Event) (kept bool) {
 	for s := range e.subs {
 		s.mu.Lock()
 		switch {

@@ -1338,7 +1338,11 @@ func (f *Feed) afterPutLocked(index uint64, value []byte, r PutResult, from *Pee
 		if r.Stored {
 			f.repl.stats.DownloadedBlocks++
 			f.repl.stats.DownloadedBytes += uint64(len(value))
-			f.events.emit(Event{Type: EventDownload, Index: index, Bytes: len(value), Data: value, Peer: from})
+			if from != nil { // a received Data's memory (session.Config.ReuseData)
+				f.events.emitBorrowed(Event{Type: EventDownload, Index: index, Bytes: len(value), Data: value, Peer: from})
+			} else {
+				f.events.emit(Event{Type: EventDownload, Index: index, Bytes: len(value), Data: value, Peer: from})
+			}
 			f.reportProgress(index)
 		}
 		for _, p := range f.repl.peers {
@@ -1860,6 +1864,9 @@ func NewProtocol(ctx context.Context, conn io.ReadWriter, opts *ReplicateOptions
 		Timeout:   opts.Timeout,
 		Live:      opts.Live,
 		Trace:     opts.Trace,
+		// onData keeps nothing of a Data message: it writes the block,
+		// and events get a copy (emitBorrowed)
+		ReuseData: true,
 	}
 	// A feed the remote opens that is not added by the time
 	// OnDiscoveryKey returns is refused, so the remote's waits fail

@@ -71,6 +71,12 @@ type Reader struct {
 	// reads ahead of whoever handles the frames waits in it until it may
 	// hold that many more bytes.
 	BeforeBody func(n int)
+	// NewBody, when set, gives the memory a body of n bytes is read into
+	// first: an empty slice (its capacity is what is used, at most
+	// min(n, 128 KiB) of it before more bytes arrive), or nil for new
+	// memory. A reader that reuses the bodies of frames it has handled
+	// sets it.
+	NewBody func(n int) []byte
 }
 
 // byteReader is what a Reader reads from: a stream that reads by the byte
@@ -144,7 +150,15 @@ const bodyChunk = 128 << 10
 // readBody reads n bytes. It allocates up to bodyChunk at first and doubles
 // (up to n) only as the bytes arrive.
 func (fr *Reader) readBody(n int) ([]byte, error) {
-	body := make([]byte, 0, min(n, bodyChunk))
+	var body []byte
+	if fr.NewBody != nil {
+		body = fr.NewBody(n)[:0]
+	}
+	if first := min(n, bodyChunk); body == nil || cap(body) < first {
+		body = make([]byte, 0, first)
+	} else if cap(body) > n {
+		body = body[:0:n] // never read past the frame
+	}
 	for len(body) < n {
 		if len(body) == cap(body) {
 			grown := make([]byte, len(body), min(n, 2*cap(body)))

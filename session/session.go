@@ -134,6 +134,11 @@ type Config struct {
 	// received (before it is handled). It is for debugging and logs; it
 	// must not block or keep m.
 	Trace func(sent bool, channel uint64, m message.Message)
+	// ReuseData says that the handlers keep nothing of a Data message (its
+	// Value, Nodes and Signature) once Message returns: the session then
+	// reads the frames that follow into the memory of large Data frames it
+	// has handled.
+	ReuseData bool
 }
 
 // Handler receives the events of one channel, from Run's goroutine.
@@ -621,6 +626,9 @@ func (s *Session) Run(ctx context.Context) error {
 		}
 		if err = s.dispatch(f); err != nil {
 			break
+		}
+		if s.cfg.ReuseData {
+			reuse(f)
 		}
 	}
 	s.recv.stop()

@@ -54,7 +54,7 @@ type recvResult struct {
 func newRecvPipe(src io.Reader, dec *xsalsa20, done <-chan struct{}) *recvPipe {
 	p := &recvPipe{queue: make(chan recvResult, 64), done: done}
 	p.cond = sync.NewCond(&p.mu)
-	p.frames = message.NewReader(bufio.NewReaderSize(&decryptReader{r: src, dec: dec}, recvBuffer))
+	p.frames = message.NewReader(bufio.NewReaderSize(&decryptReader{r: src, dec: dec, clock: &p.clock}, recvBuffer))
 	p.frames.BeforeBody = p.reserve
 	p.frames.NewBody = p.newBody
 	return p
@@ -162,28 +162,36 @@ func (p *recvPipe) stop() {
 	p.mu.Unlock()
 }
 
-// decryptReader decrypts the transport stream in place as it is read.
+// decryptReader decrypts the transport stream in place as it is read, and
+// tells clock when bytes arrive.
 type decryptReader struct {
-	r   io.Reader
-	dec *xsalsa20
+	r     io.Reader
+	dec   *xsalsa20
+	clock *readClock
 }
 
 func (d *decryptReader) Read(p []byte) (int, error) {
 	n, err := d.r.Read(p)
 	if n > 0 {
+		d.clock.arrived()
 		d.dec.XORKeyStream(p[:n], p[:n])
 	}
 	return n, err
 }
 
 // readClock times the waits for bytes from the peer, for the receive
-// timeout: the peer is silent only while Run waits for the next frame.
-// Time this side spends working through frames already received is not the
-// peer's silence.
+// timeout: the peer is silent only while Run waits for the next frame, and
+// no bytes have arrived since it began waiting (a large frame that arrives
+// slowly, without pause, is not silence). Time this side spends working
+// through frames already received is not the peer's silence.
 type readClock struct {
 	since atomic.Int64 // unix nanoseconds the wait began
+	last  atomic.Int64 // unix nanoseconds bytes last arrived
 	wait  atomic.Bool  // Run waits for a frame
 }
+
+// arrived records that bytes arrived from the peer.
+func (c *readClock) arrived() { c.last.Store(time.Now().UnixNano()) }
 
 func (c *readClock) start() {
 	c.since.Store(time.Now().UnixNano())
@@ -192,10 +200,11 @@ func (c *readClock) start() {
 
 func (c *readClock) stop() { c.wait.Store(false) }
 
-// silent returns how long the current wait has lasted, 0 when none.
+// silent returns how long the current wait has lasted since bytes last
+// arrived, 0 when none.
 func (c *readClock) silent(now time.Time) time.Duration {
 	if !c.wait.Load() {
 		return 0
 	}
-	return now.Sub(time.Unix(0, c.since.Load()))
+	return now.Sub(time.Unix(0, max(c.since.Load(), c.last.Load())))
 }

@@ -117,3 +117,22 @@ func TestRecvPipeAhead(t *testing.T) {
 		close(done)
 	}
 }
+
+// TestReusedBodiesStayClose: a body handed back for reuse is given to a
+// frame only when it is at most twice the frame's size, and bodies larger
+// than recvAhead are not kept, so the memory a body holds stays close to
+// what the read-ahead bound counts for it (a large body reused for small
+// frames would hold far more).
+func TestReusedBodiesStayClose(t *testing.T) {
+	p := &recvPipe{}
+	for i := 0; i < 100; i++ {
+		reuse(message.Frame{Type: message.TypeData, Body: make([]byte, recvAhead)})
+		if b := p.newBody(reuseMin); b != nil && cap(b) > 2*reuseMin {
+			t.Fatalf("newBody(%d) gave a body of capacity %d", reuseMin, cap(b))
+		}
+		reuse(message.Frame{Type: message.TypeData, Body: make([]byte, 8<<20)})
+		if b := p.newBody(recvAhead); b != nil && cap(b) > 2*recvAhead {
+			t.Fatalf("newBody(%d) gave a body of capacity %d: an 8 MiB body was kept", recvAhead, cap(b))
+		}
+	}
+}

@@ -60,9 +60,10 @@ func newRecvPipe(src io.Reader, dec *xsalsa20, done <-chan struct{}) *recvPipe {
 	return p
 }
 
-// Data frame bodies of reuseMin bytes or more are reused once handled
-// when Config.ReuseData says that the handlers keep nothing of them (a
-// 64 KiB clone otherwise made the garbage collector run every few blocks).
+// Data frame bodies of reuseMin to recvAhead bytes are reused once
+// handled when Config.ReuseData says that the handlers keep nothing of
+// them (a 64 KiB clone otherwise made the garbage collector run every few
+// blocks).
 const reuseMin = recvBuffer
 
 // bodies holds *[]byte of bodies to reuse.
@@ -73,7 +74,9 @@ func (p *recvPipe) newBody(n int) []byte {
 	if n < reuseMin {
 		return nil
 	}
-	if b, ok := bodies.Get().(*[]byte); ok {
+	// A pooled body much larger than the frame is dropped: what a body
+	// holds must stay close to what the read-ahead bound counts for it.
+	if b, ok := bodies.Get().(*[]byte); ok && cap(*b) <= 2*n {
 		return *b
 	}
 	return nil
@@ -81,7 +84,7 @@ func (p *recvPipe) newBody(n int) []byte {
 
 // reuse gives the body of a frame that has been handled back for reuse.
 func reuse(f message.Frame) {
-	if f.Type == message.TypeData && cap(f.Body) >= reuseMin {
+	if f.Type == message.TypeData && cap(f.Body) >= reuseMin && cap(f.Body) <= recvAhead {
 		b := f.Body[:0]
 		bodies.Put(&b)
 	}

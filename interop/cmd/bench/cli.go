@@ -144,6 +144,12 @@ func procCPU(pid int) float64 {
 	if err != nil {
 		return 0
 	}
+	return statCPU(b)
+}
+
+// statCPU is the CPU seconds of a /proc/PID/stat line: utime and stime
+// (fields 14 and 15, in clock ticks of 1/100 s), or 0 when it is not one.
+func statCPU(b []byte) float64 {
 	// the command name, field 2, is in parentheses and may hold spaces
 	i := bytes.LastIndexByte(b, ')')
 	if i < 0 {

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -16,14 +17,23 @@ import (
 // TestEventsCarryBlocks: EventDownload and EventUpload carry the block.
 func TestEventsCarryBlocks(t *testing.T) {
 	w := blocksFeed(t, 20)
+	checkEventsCarry(t, w, 20, func(i int) []byte { return []byte(fmt.Sprintf("block %d", i)) })
+}
+
+// checkEventsCarry clones the n blocks of w into a sparse reader over TCP
+// and checks that every EventDownload of the reader and EventUpload of w
+// carries the block want(i) gives, whatever moved after it, and that the
+// reader's Get returns it.
+func checkEventsCarry(t *testing.T, w *Feed, n int, want func(int) []byte) {
+	t.Helper()
 	r, _ := Open(storage.NewMemory(), &Options{Key: w.Key(), Sparse: true})
-	defer r.Close()
-	down, up := r.Subscribe(), w.Subscribe()
+	t.Cleanup(func() { r.Close() })
+	down, up := r.SubscribeBuffer(2*n), w.SubscribeBuffer(2*n)
 	defer down.Close()
 	defer up.Close()
 	ctx := ctx5(t)
 	tcpPair(t, ctx, w, r, ReplicateOptions{Live: true}, ReplicateOptions{Live: true})
-	if err := r.Download(ctx, 0, 20); err != nil {
+	if err := r.Download(ctx, 0, uint64(n)); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []struct {
@@ -32,19 +42,24 @@ func TestEventsCarryBlocks(t *testing.T) {
 		name string
 	}{{down, EventDownload, "download"}, {up, EventUpload, "upload"}} {
 		seen := map[uint64]bool{}
-		for len(seen) < 20 {
+		for len(seen) < n {
 			select {
 			case e := <-c.sub.C:
 				if e.Type != c.typ {
 					continue
 				}
-				if want := fmt.Sprintf("block %d", e.Index); string(e.Data) != want || e.Bytes != len(want) {
-					t.Fatalf("%s event of block %d carries %q (%d bytes), want %q", c.name, e.Index, e.Data, e.Bytes, want)
+				if b := want(int(e.Index)); !bytes.Equal(e.Data, b) || e.Bytes != len(b) {
+					t.Fatalf("%s event of block %d carries %d bytes (%q...), want %d bytes (%q...)", c.name, e.Index, len(e.Data), e.Data[:min(len(e.Data), 8)], len(b), b[:min(len(b), 8)])
 				}
 				seen[e.Index] = true
 			case <-ctx.Done():
 				t.Fatalf("%d %s events", len(seen), c.name)
 			}
+		}
+	}
+	for i := 0; i < n; i++ {
+		if got, err := r.Get(uint64(i)); err != nil || !bytes.Equal(got, want(i)) {
+			t.Fatalf("Get(%d) = %d bytes, %v", i, len(got), err)
 		}
 	}
 }

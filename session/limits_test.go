@@ -16,6 +16,13 @@ import (
 // sessions without running either; the caller decides who reads.
 func handshaken(t *testing.T, ci, cr Config) (a, b *Session) {
 	t.Helper()
+	return handshakenWrap(t, ci, cr, nil)
+}
+
+// handshakenWrap is handshaken with the responder's connection wrapped by
+// wrap (when not nil).
+func handshakenWrap(t *testing.T, ci, cr Config, wrap func(net.Conn) net.Conn) (a, b *Session) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -30,6 +37,9 @@ func handshaken(t *testing.T, ci, cr Config) (a, b *Session) {
 		if err != nil {
 			rc <- nil
 			return
+		}
+		if wrap != nil {
+			c = wrap(c)
 		}
 		s, err := New(ctx, c, cr)
 		if err != nil {

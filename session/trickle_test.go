@@ -1,7 +1,6 @@
 package session
 
 import (
-	"context"
 	"net"
 	"sync/atomic"
 	"testing"
@@ -39,46 +38,16 @@ func (c *trickleConn) Write(p []byte) (int, error) {
 // about 3 s, well within a 1 s receive timeout each; the frame must arrive
 // and the session must not end with ErrTimeout.
 func TestReceiveTimeoutLargeFrameTrickle(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
 	got := make(chan int, 1)
-	ca := Config{Initiator: true, Timeout: time.Second, Live: true, OnExtension: func(_ *Session, m *message.Extension) {
+	ca := Config{Timeout: time.Second, Live: true, OnExtension: func(_ *Session, m *message.Extension) {
 		got <- len(m.Message)
 	}}
 	cb := Config{Timeout: -1, Live: true}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	rc := make(chan *Session, 1)
 	var tc *trickleConn
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			rc <- nil
-			return
-		}
+	a, b := handshakenWrap(t, ca, cb, func(c net.Conn) net.Conn {
 		tc = &trickleConn{Conn: c}
-		s, err := New(ctx, tc, cb)
-		if err != nil {
-			t.Error(err)
-		}
-		rc <- s
-	}()
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := New(ctx, c, ca)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := <-rc
-	if b == nil {
-		t.FailNow()
-	}
-	t.Cleanup(func() { a.Close(); b.Close() })
+		return tc
+	})
 	ea, _ := runAsync(a), runAsync(b)
 	tc.slow.Store(true)
 	b.SendExtension(&message.Extension{Message: make([]byte, 300<<10)})

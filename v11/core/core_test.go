@@ -6,7 +6,6 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
-	"net"
 	"testing"
 	"time"
 
@@ -44,19 +43,7 @@ func newClone(t *testing.T, key [32]byte) *Core {
 // connect replicates a and b over a TCP connection on 127.0.0.1 (a dials).
 func connect(t *testing.T, a, b *Core) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	ca, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cb, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
+	ca, cb := tcpPair(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{}, 2)
 	go func() { a.Replicate(ctx, ca, &ReplicateOptions{Initiator: true}); done <- struct{}{} }()

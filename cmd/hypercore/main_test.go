@@ -145,23 +145,33 @@ func TestCommands(t *testing.T) {
 // A corrupted data file: verify names the first bad block and exits 1,
 // and changes nothing (a second verify says the same).
 func TestVerifyCorrupt(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "feed")
-	ok(t, "", "", "create", dir)
+	checkCorruptBlock2(t, filepath.Join(t.TempDir(), "feed"), "block 2 does not verify")
+}
+
+// checkCorruptBlock2 creates a feed in dir (with the create flags given)
+// of the blocks zero, one, two, three, flips a bit of block 2 in its data
+// file and checks that verify (twice), get and cat name block 2 and exit
+// 1, cat after writing the blocks before it. It returns the data file's
+// path and its damaged bytes.
+func checkCorruptBlock2(t *testing.T, dir, verifyErr string, create ...string) (string, []byte) {
+	t.Helper()
+	ok(t, "", "", append([]string{"create"}, append(create, dir)...)...)
 	ok(t, "", "4\n", "append", dir, "zero", "one", "two", "three")
 	data := filepath.Join(dir, "data")
 	b, _ := os.ReadFile(data)
 	b[len("zeroone")] ^= 1 // block 2
 	os.WriteFile(data, b, 0o644)
 	for i := 0; i < 2; i++ {
-		fails(t, 1, "block 2 does not verify", "verify", dir)
+		fails(t, 1, verifyErr, "verify", dir)
 	}
 	fails(t, 1, "block 2", "get", dir, "2")
 	fails(t, 1, "block 2", "cat", dir, "--start", "2")
 	// cat writes the blocks before the bad one, then fails on it
 	out, errs, code := hc(t, "", "cat", dir)
 	if out != "zeroone" || code != 1 || !strings.HasPrefix(errs, "hypercore: ") || !strings.Contains(errs, "block 2") || strings.Count(errs, "\n") != 1 {
-		t.Fatalf("hypercore cat of a feed with block 2 corrupt: stdout %q, exit %d, stderr %q; want \"zeroone\", exit 1, one line naming block 2", out, code, errs)
+		t.Fatalf("hypercore cat of %s with block 2 corrupt: stdout %q, exit %d, stderr %q; want \"zeroone\", exit 1, one line naming block 2", dir, out, code, errs)
 	}
+	return data, b
 }
 
 func TestCat(t *testing.T) {

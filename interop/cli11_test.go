@@ -195,20 +195,8 @@ func TestCLI11ServeToJS(t *testing.T) {
 	}
 	cli(t, ctx, bin, append([]string{"append", dir}, lines...)...)
 
-	serve := exec.CommandContext(ctx, bin, "serve", dir, "--listen", "127.0.0.1:0", "--append-stdin")
-	stdin, _ := serve.StdinPipe()
-	stdout, _ := serve.StdoutPipe()
-	var stderr strings.Builder
-	serve.Stderr = &stderr
-	if err := serve.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer serve.Process.Kill()
-	addr, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil {
-		t.Fatalf("serve: %v; %s", err, stderr.String())
-	}
-	_, port, _ := strings.Cut(strings.TrimSpace(addr), ":")
+	srv := startServe(t, ctx, bin, dir)
+	stdin, port := srv.stdin, srv.port
 
 	js := startJS11Peer(t, ctx, "peers/core.js", "dial", "clone", key, port)
 	if e := js.expect("core"); e.str("key") != key {
@@ -251,14 +239,7 @@ func TestCLI11ServeToJS(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	stdin.Close()
-	serve.Process.Signal(syscall.SIGINT)
-	if err := serve.Wait(); err != nil {
-		t.Fatalf("serve after SIGINT: %v; stderr %s", err, stderr.String())
-	}
-	if stderr.Len() > 0 {
-		t.Fatalf("serve wrote to stderr: %s", stderr.String())
-	}
+	srv.stop(t)
 	if out := cli(t, ctx, bin, "verify", dir); out != fmt.Sprintf("ok %d blocks\n", 300+more) {
 		t.Fatalf("verify after serving = %q", out)
 	}

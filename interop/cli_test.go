@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -92,20 +93,8 @@ func TestCLIServeToJS(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	serve := exec.CommandContext(ctx, bin, "serve", dir, "--listen", "127.0.0.1:0", "--append-stdin")
-	stdin, _ := serve.StdinPipe()
-	stdout, _ := serve.StdoutPipe()
-	var stderr strings.Builder
-	serve.Stderr = &stderr
-	if err := serve.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer serve.Process.Kill()
-	addr, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil {
-		t.Fatalf("serve: %v; %s", err, stderr.String())
-	}
-	_, port, _ := strings.Cut(strings.TrimSpace(addr), ":")
+	srv := startServe(t, ctx, bin, dir)
+	stdin, port := srv.stdin, srv.port
 
 	const more = 30
 	params := jsParams(map[string]any{"key": key, "live": true, "update": true, "updateTo": 50 + more, "waitAll": true})
@@ -124,14 +113,7 @@ func TestCLIServeToJS(t *testing.T) {
 			t.Fatalf("JS reader block %d = %v", i, b)
 		}
 	}
-	stdin.Close()
-	serve.Process.Signal(syscall.SIGINT)
-	if err := serve.Wait(); err != nil {
-		t.Fatalf("serve after SIGINT: %v; stderr %s", err, stderr.String())
-	}
-	if stderr.Len() > 0 {
-		t.Fatalf("serve wrote to stderr: %s", stderr.String())
-	}
+	srv.stop(t)
 	// the writer's files, appended to while serving, open in JS, which
 	// appends to them too; the CLI then reads JS's block
 	var rep jsReport
@@ -145,5 +127,47 @@ func TestCLIServeToJS(t *testing.T) {
 	}
 	if out, err := exec.Command(bin, "verify", dir).Output(); err != nil || string(out) != fmt.Sprintf("ok %d blocks\n", 50+more+1) {
 		t.Fatalf("hypercore verify = %q, %v", out, err)
+	}
+}
+
+// cliServer is `hypercore serve DIR --listen 127.0.0.1:0 --append-stdin`,
+// started by startServe: blocks written to stdin, one a line, are appended.
+type cliServer struct {
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	stderr strings.Builder
+	port   string // the port it listens on
+}
+
+// startServe starts serve on the feed in dir and waits for its address.
+func startServe(t *testing.T, ctx context.Context, bin, dir string) *cliServer {
+	t.Helper()
+	s := &cliServer{cmd: exec.CommandContext(ctx, bin, "serve", dir, "--listen", "127.0.0.1:0", "--append-stdin")}
+	s.stdin, _ = s.cmd.StdinPipe()
+	stdout, _ := s.cmd.StdoutPipe()
+	s.cmd.Stderr = &s.stderr
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.cmd.Process.Kill() })
+	addr, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		t.Fatalf("serve: %v; %s", err, s.stderr.String())
+	}
+	_, s.port, _ = strings.Cut(strings.TrimSpace(addr), ":")
+	return s
+}
+
+// stop closes serve's stdin and interrupts it: it must exit 0 without
+// writing to stderr.
+func (s *cliServer) stop(t *testing.T) {
+	t.Helper()
+	s.stdin.Close()
+	s.cmd.Process.Signal(syscall.SIGINT)
+	if err := s.cmd.Wait(); err != nil {
+		t.Fatalf("serve after SIGINT: %v; stderr %s", err, s.stderr.String())
+	}
+	if s.stderr.Len() > 0 {
+		t.Fatalf("serve wrote to stderr: %s", s.stderr.String())
 	}
 }

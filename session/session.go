@@ -638,6 +638,12 @@ func (s *Session) Run(ctx context.Context) error {
 		err = io.EOF // our own clean end
 	}
 	s.mu.Unlock()
+	if ended == nil && ctx.Err() != nil {
+		// ctx ended, and the session ended before the AfterFunc above
+		// could say so (the peer, told by the same cancellation, may hang
+		// up first): the reason is still ours
+		ended = fmt.Errorf("%w: %w", ErrClosed, ctx.Err())
+	}
 	switch {
 	case ended != nil:
 		err = ended // the reason we closed the connection

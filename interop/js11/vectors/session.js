@@ -357,9 +357,18 @@ async function main () {
   const tests = []
   for (const k of cases) {
     const { comment, label, ...opts } = k
-    const a = await transcript({ label, ...opts })
-    const b = await transcript({ label, ...opts })
-    if (JSON.stringify(a) !== JSON.stringify(b)) throw new Error('session.js: transcript "' + label + '" is not deterministic')
+    // Two runs must agree. The pump is timed (each frame waits for the
+    // other side to settle), so a machine under heavy load can make one run
+    // differ: then it is tried again, up to three times. A transcript that
+    // two runs agree on and that is wrong still fails the comparison with
+    // the committed file (interop.TestVectorsRegenerate).
+    let a = null
+    for (let attempt = 1; ; attempt++) {
+      const x = await transcript({ label, ...opts })
+      const y = await transcript({ label, ...opts })
+      if (JSON.stringify(x) === JSON.stringify(y)) { a = x; break }
+      if (attempt === 3) throw new Error('session.js: transcript "' + label + '" is not deterministic (3 attempts)')
+    }
     tests.push(Object.assign({ comment, flags: [] }, a, { result: 'valid' }))
   }
   v.writeFile(v.outDir(), 'session', {
